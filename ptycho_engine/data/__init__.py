@@ -1,0 +1,1 @@
+"""Diffraction data: loading and validation, grouping of scan positions, simulation."""

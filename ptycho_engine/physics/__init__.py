@@ -1,0 +1,1 @@
+"""Differentiable physics as pure torch functions (see ``ptycho_engine.conventions``)."""

@@ -1,0 +1,56 @@
+"""``InferenceConfig``: which trained model reconstructs which data, and where results go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from ptycho_settings.bridge import normalise_section
+from ptycho_settings.sampling import SamplingFields
+from ptycho_settings.training import Backend
+
+
+class InferenceConfig(SamplingFields):
+    """Settings of one reconstruction with a trained model bundle.
+
+    Constructing it never touches the filesystem: Ptychodus passes placeholder paths. The
+    factory :func:`ptycho_settings.create_inference_config` checks that the files exist.
+    """
+
+    model_path: Path
+    """Directory holding `wts.h5.zip`, or the bundle file itself. Legacy key `model_path`."""
+
+    test_data_file: Path
+    """Diffraction data (NPZ) to reconstruct. Legacy key `test_data_file_path`."""
+
+    output_dir: Path = Path("inference_outputs")
+    """Directory receiving the reconstruction, figures and metrics. Legacy key `output_prefix`."""
+
+    n_groups: int | None = Field(default=None, ge=1)
+    """Number of groups to reconstruct; None uses every position. Legacy key `n_groups`."""
+
+    debug: bool = False
+    """Verbose logging and diagnostics. Legacy key `debug`."""
+
+    backend: Backend = "pytorch"
+    """Engine that runs the model; only `pytorch` exists in this distribution. Legacy key `backend`."""
+
+    phase_vmin: float | None = None
+    """Lower end of the phase colour scale in figures (rad); None fits the data."""
+
+    phase_vmax: float | None = None
+    """Upper end of the phase colour scale in figures (rad); None fits the data."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _canonical_spellings(cls, data: Any) -> Any:
+        return normalise_section("inference", data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _check_phase_range(self) -> InferenceConfig:
+        low, high = self.phase_vmin, self.phase_vmax
+        if low is not None and high is not None and low >= high:
+            raise ValueError(f"phase_vmin={low} must be below phase_vmax={high}")
+        return self
