@@ -12,6 +12,7 @@ CANONICAL_CONFIG = ConfigDict(
     use_attribute_docstrings=True,
     validate_default=True,
     arbitrary_types_allowed=False,
+    defer_build=True,
 )
 
 

@@ -69,6 +69,7 @@ class PyTorchExecutionConfig(BaseSettings):
         extra="forbid",
         use_attribute_docstrings=True,
         validate_default=True,
+        defer_build=True,
     )
 
     accelerator: Accelerator = "auto"
