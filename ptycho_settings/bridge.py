@@ -18,6 +18,8 @@ _DROP = object()  # a translation that sets nothing (e.g. ``disable_mlflow=False
 def _grid_size(value: Any) -> Any:
     if isinstance(value, int | str) and not isinstance(value, bool):
         return value
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"grid_size={value!r} is not a grid; use gridsize=g for a g×g group")
     sides = list(value)
     if len(sides) != 2 or sides[0] != sides[1]:
         raise ValueError(

@@ -102,9 +102,11 @@ def _create(
     if overrides:
         layers.append(("explicit", _split_overrides(mode, overrides)))
     values, provenance = _merge(mode, layers)
-    summary = _infer_from_data(mode, values, provenance) if check_files else None
     if check_files:
         _check_paths(mode, values, provenance)
+        if mode == "inference":
+            _model_from_bundle(values, provenance)
+    summary = _infer_from_data(mode, values, provenance) if check_files else None
     return _build(mode, values, provenance, summary)
 
 
@@ -204,6 +206,26 @@ def _check_paths(mode: Mode, values: dict, provenance: dict) -> None:
             what = "no wts.h5.zip in that directory" if path.is_dir() else "does not exist"
             source = provenance[f"{mode}.{field}"].describe()
             raise SettingsError(f"{mode}.{field}={str(path)!r} (from {source}): {what}")
+
+
+def _model_from_bundle(values: dict, provenance: dict) -> None:
+    """Inference uses the model the bundle was trained with; a contradicting value is an error."""
+    from ptycho_settings.bundle_settings import read_bundle_settings
+
+    path = values["inference"].get("model_path")
+    if path is None:
+        return
+    stored = read_bundle_settings(Path(path)).get("model", {})
+    for field, value in stored.items():
+        given = values["model"].get(field)
+        source = provenance.get(f"model.{field}")
+        if given is not None and str(given) != str(value) and source is not None:
+            raise SettingsError(
+                f"model.{field}={given} (from {source.describe()}) differs from the trained "
+                f"model's {field}={value}: model settings come from the bundle; remove the setting"
+            )
+        values["model"][field] = value
+        provenance[f"model.{field}"] = ValueSource("inferred", f"bundle {path}")
 
 
 def _build(mode: Mode, values: dict, provenance: dict, summary) -> ResolvedSettings:

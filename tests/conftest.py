@@ -49,3 +49,14 @@ def write_npz(path: Path, *, N: int = 64, M: int = 8, metadata: dict | None = No
 def data_file(tmp_path: Path) -> Path:
     """A 64×64 data file without metadata."""
     return write_npz(tmp_path / "data.npz")
+
+
+def write_bundle_settings(folder: Path, model: dict | None = None) -> Path:
+    """Write a zip holding only ``settings.json`` (all the settings layer reads of a bundle)."""
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "wts.h5.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("settings.json", json.dumps({"model": model or {"N": 64, "gridsize": 1}}))
+    return path

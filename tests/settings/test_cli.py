@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from tests.conftest import write_bundle_settings
+
 from ptycho_engine.cli import main
 
 
@@ -27,7 +29,7 @@ def test_show_json_gives_value_and_source(capsys, env):
 
 
 def test_show_inference_mode(capsys, tmp_path, data_file):
-    (tmp_path / "wts.h5.zip").write_bytes(b"")
+    write_bundle_settings(tmp_path)
     status, out, _ = run(capsys, "config", "show", "--mode", "inference", "--json",
                          "--model_path", str(tmp_path), "--test-data-file", str(data_file))
     shown = json.loads(out)

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.conftest import write_bundle_settings
+
 from ptycho_settings import SettingsError, create_inference_config, create_training_config
 
 
@@ -101,7 +103,7 @@ def test_wrong_type_in_a_file(tmp_path):
 
 
 def test_inference_file(tmp_path, data_file):
-    (tmp_path / "wts.h5.zip").write_bytes(b"")
+    write_bundle_settings(tmp_path)
     path = tmp_path / "infer.toml"
     path.write_text(f'[inference]\nmodel_path = "{tmp_path}"\ntest_data_file = "{data_file}"\nn_groups = 5\n')
     assert create_inference_config(path, environ={}).config.n_groups == 5

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ptycho_settings import SettingsError, create_inference_config, create_training_config
-from tests.conftest import write_npz
+from tests.conftest import write_bundle_settings, write_npz
 
 
 def _file(tmp_path: Path, content: dict, name: str = "run.json") -> Path:
@@ -186,13 +186,28 @@ def test_two_spellings_in_one_source_conflict(tmp_path):
 def test_inference_factory_checks_the_model_path(tmp_path, data_file):
     with pytest.raises(SettingsError, match="model_path.*no wts.h5.zip"):
         create_inference_config(environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file})
-    (tmp_path / "wts.h5.zip").write_bytes(b"")
+    write_bundle_settings(tmp_path, {"N": 64, "gridsize": 2, "object_big": False})
     resolved = create_inference_config(environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file})
     assert resolved.config.model.N == 64 and resolved.mode == "inference"
+    assert (resolved.config.model.gridsize, resolved.config.model.object_big) == (2, False)
+    assert resolved.source("model.gridsize").describe() == f"bundle {tmp_path}"
+
+
+def test_inference_refuses_model_settings_that_contradict_the_bundle(tmp_path, data_file):
+    write_bundle_settings(tmp_path, {"N": 64, "gridsize": 2})
+    with pytest.raises(SettingsError, match=r"model.gridsize=1 \(from --gridsize\) differs from the trained model's gridsize=2"):
+        create_inference_config(environ={}, flags={"gridsize": ("1", "--gridsize")},
+                                overrides={"model_path": tmp_path, "test_data_file": data_file})
+
+
+def test_inference_bundle_that_is_not_a_zip(tmp_path, data_file):
+    (tmp_path / "wts.h5.zip").write_bytes(b"junk")
+    with pytest.raises(SettingsError, match="cannot read the bundle"):
+        create_inference_config(environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file})
 
 
 def test_inference_ignores_training_only_variables(data_file, tmp_path):
-    (tmp_path / "wts.h5.zip").write_bytes(b"")
+    write_bundle_settings(tmp_path)
     resolved = create_inference_config(environ={"PTYCHO_NEPOCHS": "3"},
                                        overrides={"model_path": tmp_path, "test_data_file": data_file})
     assert resolved.config.n_groups is None
