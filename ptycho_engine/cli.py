@@ -11,12 +11,19 @@ import argparse
 import sys
 import warnings
 
-from ptycho_engine import cli_data, cli_simulate
+from ptycho_engine import cli_data, cli_demo, cli_infer, cli_simulate, cli_train
 from ptycho_engine.errors import EngineError
 from ptycho_settings import cli as settings_cli
 from ptycho_settings.errors import SettingsError
 
-_REGISTRARS = (settings_cli.register, cli_simulate.register, cli_data.register)
+_REGISTRARS = (
+    cli_demo.register,
+    cli_train.register,
+    cli_infer.register,
+    cli_simulate.register,
+    cli_data.register,
+    settings_cli.register,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,38 @@
+"""``ptycho demo``: simulate, train, reconstruct and score, then print a summary table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ptycho_engine.cli_engine import add_console_flags, configure_console, require_engine
+
+
+def register(subparsers) -> None:
+    """Add the ``demo`` subcommand."""
+    parser = subparsers.add_parser(
+        "demo", help="simulate a dataset, train, reconstruct and score (a few minutes on a CPU)",
+        description="Simulate a small dataset with ground truth, train PtychoPINN on its left part, "
+        "reconstruct the held-out right part and compare it with the truth.")
+    parser.add_argument("--output-dir", type=Path, default=Path("demo_outputs"), metavar="D")
+    parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo in D")
+    add_console_flags(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo and print where everything went."""
+    require_engine()
+    configure_console(args)
+    from ptycho_engine.demo import run_demo, summary_table
+    from ptycho_settings import PyTorchExecutionConfig
+
+    execution = PyTorchExecutionConfig()
+    if args.quiet:
+        execution = execution.model_copy(update={"enable_progress_bar": False})
+    result = run_demo(args.output_dir, overwrite=args.overwrite, execution=execution)
+    print(summary_table(result))
+    print()
+    for label, path in result.files.items():
+        print(f"{label + ':':<16}{path}")
+    return 0

@@ -1,0 +1,121 @@
+"""Grouped, normalised tensors for training and inference, built from a validated scan.
+
+Grouping follows ``ptycho_engine.data.grouping``; offsets and scaling follow
+``ptycho_engine.conventions``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ptycho_engine.data.grouping import group_offsets, group_positions, subsample_positions
+from ptycho_engine.data.npz import DiffractionData, check_enough_positions
+from ptycho_engine.physics.scaling import input_normalisation
+from ptycho_engine.physics.shift import extract_patches
+
+
+@dataclass(frozen=True, eq=False)
+class GroupedScan:
+    """Groups of a scan, ready for the network.
+
+    Attributes
+    ----------
+    diffraction : float32 Tensor of shape (B, C, N, N)
+        Measured amplitudes times ``input_scale`` (mean pattern energy (N/2)²).
+    offsets : float32 Tensor of shape (B, C, 2)
+        ``[x, y]`` position − group centre of each channel.
+    positions : float64 ndarray of shape (B, C, 2)
+        ``[x, y]`` scan position of each channel, in object pixels.
+    indices : int64 ndarray of shape (B, C)
+        Index of each channel's pattern in the scan.
+    input_scale : float
+        The factor α applied to the amplitudes.
+    truth : complex64 Tensor of shape (B, C, N, N) or None
+        Ground-truth object patches at the positions, when asked for and available.
+    """
+
+    diffraction: Tensor
+    offsets: Tensor
+    positions: np.ndarray
+    indices: np.ndarray
+    input_scale: float
+    truth: Tensor | None = None
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups B."""
+        return int(self.diffraction.shape[0])
+
+    def tensors(self) -> tuple[Tensor, ...]:
+        """Return the per-group tensors a DataLoader iterates over."""
+        base = (self.diffraction, self.offsets)
+        return base if self.truth is None else (*base, self.truth)
+
+
+def group_scan(
+    data: DiffractionData,
+    *,
+    gridsize: int,
+    neighbor_count: int,
+    n_groups: int | None,
+    n_subsample: int | None = None,
+    seed: int | None = None,
+    sequential: bool = False,
+    enable_oversampling: bool = False,
+    neighbor_pool_size: int | None = None,
+    input_scale: float | None = None,
+    with_truth: bool = False,
+) -> GroupedScan:
+    """Subsample, group and normalise a scan.
+
+    Parameters
+    ----------
+    data : DiffractionData
+        A validated scan.
+    gridsize, neighbor_count, n_groups, n_subsample, seed, sequential,
+    enable_oversampling, neighbor_pool_size
+        The sampling settings (see ``ptycho_settings.TrainingConfig``).
+    input_scale : float, optional
+        α to apply; by default computed from the patterns taking part.
+    with_truth : bool
+        Cut ground-truth patches from ``data.object`` (needed by real-space losses).
+    """
+    check_enough_positions(data, gridsize=gridsize)
+    kept = subsample_positions(data.n_positions, n_subsample, seed)  # (M',)
+    xy = data.positions_xy[kept]  # (M', 2)
+    local = group_positions(
+        xy, gridsize=gridsize, neighbor_count=neighbor_count, n_groups=n_groups, seed=seed,
+        sequential=sequential, enable_oversampling=enable_oversampling,
+        neighbor_pool_size=neighbor_pool_size,
+    )  # (B, C) into kept
+    indices = kept[local]  # (B, C) into the scan
+    _, offsets = group_offsets(data.positions_xy, indices)  # (B, C, 2)
+    if input_scale is None:
+        input_scale = input_normalisation(data.diffraction[np.unique(indices)])
+    patterns = torch.from_numpy(data.diffraction[indices]) * input_scale  # (B, C, N, N)
+    truth = _truth_patches(data, indices) if with_truth else None
+    return GroupedScan(
+        diffraction=patterns.float(),
+        offsets=torch.from_numpy(offsets).float(),
+        positions=data.positions_xy[indices],
+        indices=indices,
+        input_scale=float(input_scale),
+        truth=truth,
+    )
+
+
+def _truth_patches(data: DiffractionData, indices: np.ndarray) -> Tensor:
+    from ptycho_engine.errors import DataError
+
+    if data.object is None:
+        raise DataError(
+            f"{data.source}: the real-space loss and supervised training need the ground truth "
+            "`objectGuess`, which this file does not have"
+        )
+    obj = torch.from_numpy(data.object)
+    positions = torch.from_numpy(data.positions_xy[indices])  # (B, C, 2)
+    return extract_patches(obj, positions.to(torch.float32), data.N).to(torch.complex64)

@@ -1,0 +1,167 @@
+"""Inference: load a bundle, predict every group in batches on the device, stitch.
+
+``load_bundle(path)`` and ``reconstruct(bundle, data, execution)`` are the Python twins of
+``ptycho infer``. Settings come from the bundle; only inference settings may change.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ptycho_engine.data.dataset import group_scan
+from ptycho_engine.data.npz import DiffractionData
+from ptycho_engine.errors import EngineError
+from ptycho_engine.module import PinnModule
+from ptycho_engine.physics.forward import tie_overlaps
+from ptycho_engine.stitch import Stitcher, canvas_frame, probe_weight
+from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig, resolve_execution
+
+
+@dataclass(eq=False)
+class LoadedBundle:
+    """A trained model ready to predict, with the settings it was trained with."""
+
+    module: PinnModule
+    model: ModelConfig
+    training: TrainingConfig
+    params: dict
+    settings: dict
+    scaling: dict
+    path: Path
+
+    def to(self, device: str | torch.device) -> LoadedBundle:
+        """Move the network to a device (``cpu``, ``cuda``, ``mps``) and return self."""
+        self.module.to(device)
+        return self
+
+    @torch.no_grad()
+    def diffraction_to_obj(self, x: Tensor, positions: Tensor | None = None) -> Tensor:
+        """Object patches from amplitudes, in the layout Ptychodus expects.
+
+        Parameters
+        ----------
+        x : float32 Tensor of shape (B, C, N, N)
+            Normalised diffraction amplitudes (mean pattern energy (N/2)²).
+        positions : Tensor of shape (B, C, 1, 2), optional
+            ``[x, y]`` positions relative to each group centre; with C > 1 and object_big the
+            patches are tied through their overlaps, as in training.
+
+        Returns
+        -------
+        complex64 Tensor of shape (B, C, N, N)
+        """
+        device = next(self.module.parameters()).device
+        patches = self.module(x.to(device, torch.float32))
+        if positions is not None and patches.shape[1] > 1:
+            patches = tie_overlaps(patches, positions.reshape(*positions.shape[:2], 2).to(device).float())
+        return patches.to(torch.complex64)
+
+
+@dataclass(frozen=True, eq=False)
+class Reconstruction:
+    """A stitched object and where it sits in the input frame.
+
+    ``object[y - origin[1], x - origin[0]]`` is the object at input position ``(x, y)``.
+    """
+
+    object: np.ndarray
+    origin: tuple[float, float]
+    xcoords: np.ndarray
+    ycoords: np.ndarray
+    weights: np.ndarray
+    timings: dict[str, float] = field(default_factory=dict)
+    n_groups: int = 0
+
+
+def load_bundle(path: str | Path, *, device: str = "cpu") -> LoadedBundle:
+    """Load ``wts.h5.zip`` (a directory holding it, or the file) safely: no unpickling."""
+    from ptycho_engine.bundle import read_bundle
+
+    contents = read_bundle(path)
+    model = ModelConfig.model_validate(contents.settings["model"])
+    training = TrainingConfig.model_validate(contents.settings["training"])
+    probe = torch.from_numpy(np.asarray(contents.probe, dtype=np.complex64))
+    module = PinnModule(model, training, probe, contents.scaling["photon_scale"])
+    state = {key: torch.from_numpy(np.asarray(value)) for key, value in
+             contents.weights["diffraction_to_obj"].items()}
+    state["probe"] = probe
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise EngineError(f"{path}: weights do not match the model (missing {missing[:3]}, "
+                          f"unexpected {unexpected[:3]})")
+    module.eval()
+    return LoadedBundle(module, model, training, contents.params, contents.settings,
+                        contents.scaling, Path(path)).to(device)
+
+
+@torch.no_grad()
+def reconstruct(
+    bundle: LoadedBundle,
+    data: DiffractionData,
+    execution: PyTorchExecutionConfig | None = None,
+    *,
+    n_groups: int | None = None,
+    neighbor_count: int | None = None,
+    seed: int | None = None,
+    progress: bool = False,
+) -> Reconstruction:
+    """Predict every group of ``data`` and stitch each channel at its own position."""
+    from ptycho_engine.hardware import probe_hardware
+
+    execution = execution or PyTorchExecutionConfig()
+    device = resolve_execution(execution, probe_hardware()).device
+    model = bundle.model
+    if data.N != model.N:
+        raise EngineError(f"{data.source}: patterns are {data.N}×{data.N} but the model was "
+                          f"trained for N={model.N}")
+    start = time.perf_counter()
+    scan = group_scan(data, gridsize=model.gridsize,
+                      neighbor_count=neighbor_count or bundle.training.neighbor_count,
+                      n_groups=n_groups, seed=seed if seed is not None else execution.seed)
+    bundle.to(device)
+    origin, shape = canvas_frame(scan.positions, model.N)
+    stitcher = Stitcher(shape, origin, probe_weight(bundle.module.probe.detach()).to(device))
+    batch = execution.inference_batch_size or bundle.training.batch_size * 4
+    positions = torch.from_numpy(scan.positions)
+    timings = {"predict_s": 0.0, "stitch_s": 0.0}
+    for first in _batches(scan.n_groups, batch, progress):
+        tick = time.perf_counter()
+        x = scan.diffraction[first:first + batch].to(device, non_blocking=True)
+        offsets = scan.offsets[first:first + batch].to(device)
+        patches = bundle.module(x)  # (b, C_out, N, N)
+        where = positions[first:first + batch]  # (b, C, 2)
+        if patches.shape[1] > 1:
+            patches = tie_overlaps(patches, offsets)
+        elif where.shape[1] > 1:
+            where = where.mean(dim=1, keepdim=True)  # one patch per group, at its centre
+        _synchronise(device)
+        timings["predict_s"] += time.perf_counter() - tick
+        tick = time.perf_counter()
+        stitcher.add(patches, where.to(device))
+        _synchronise(device)
+        timings["stitch_s"] += time.perf_counter() - tick
+    obj, weights = stitcher.result()
+    timings["total_s"] = time.perf_counter() - start
+    return Reconstruction(obj.cpu().numpy(), origin, data.xcoords.copy(), data.ycoords.copy(),
+                          weights.cpu().numpy(), timings, scan.n_groups)
+
+
+def _batches(total: int, size: int, progress: bool):
+    starts = range(0, total, size)
+    if not progress:
+        return starts
+    from tqdm.auto import tqdm
+
+    return tqdm(starts, desc="reconstructing", unit="batch", leave=False)
+
+
+def _synchronise(device: str) -> None:
+    # honest timings on asynchronous devices
+    if device == "cuda":
+        torch.cuda.synchronize()

@@ -1,0 +1,142 @@
+"""``PinnModule``: the LightningModule that composes generator, physics and losses; nothing else.
+
+Automatic optimisation, so schedulers, gradient clipping and accumulation are Lightning's own.
+Scaling (see ``ptycho_engine.conventions``): the network sees ``X·e^{-δ}`` and the predicted
+amplitude is ``Â·e^{δ}``, with δ a learnable log-scale (fixed at 0 unless
+``intensity_scale_trainable``) that ties input and output; the Poisson likelihood compares
+``(S·Â·e^δ)²`` with ``(S·X)²``, S the photon scale.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from ptycho_engine.network import build_generator
+from ptycho_engine.physics.forward import forward_amplitude
+from ptycho_engine.physics.losses import amplitude_mae, poisson_nll, realspace_mae
+from ptycho_engine.physics.shift import extract_group
+from ptycho_settings import ModelConfig, TrainingConfig
+
+
+class PinnModule(L.LightningModule):
+    """PtychoPINN: generator → object patches → physics → Poisson likelihood.
+
+    Parameters
+    ----------
+    model, training : ModelConfig, TrainingConfig
+        Canonical settings (stored as hyper-parameters so checkpoints reload alone).
+    probe : complex Tensor of shape (P, N, N)
+        The normalised probe (``ptycho_engine.physics.probe.normalise_probe``), masked if
+        ``probe_mask``.
+    photon_scale : float
+        S = sqrt(nphotons)/(N/2).
+    """
+
+    def __init__(self, model: ModelConfig | dict, training: TrainingConfig | dict, probe: Tensor,
+                 photon_scale: float) -> None:
+        super().__init__()
+        model = ModelConfig.model_validate(model) if isinstance(model, dict) else model
+        training = TrainingConfig.model_validate(training) if isinstance(training, dict) else training
+        self.save_hyperparameters({"model": model.model_dump(mode="json"),
+                                   "training": training.model_dump(mode="json"),
+                                   "photon_scale": float(photon_scale)}, ignore=["probe"])
+        self.model_config, self.training_config = model, training
+        self.generator = build_generator(model)
+        probe = probe.to(torch.complex64)
+        if training.probe_trainable:
+            self.probe = nn.Parameter(probe)
+        else:
+            self.register_buffer("probe", probe)
+        log_scale = torch.zeros((), dtype=torch.float32)
+        if training.intensity_scale_trainable:
+            self.log_scale = nn.Parameter(log_scale)
+        else:
+            self.register_buffer("log_scale", log_scale)
+        self.photon_scale = float(photon_scale)
+
+    def forward(self, diffraction: Tensor) -> Tensor:
+        """Object patches (B, C_out, N, N), complex, from normalised amplitudes (B, C, N, N)."""
+        return self.generator(diffraction * torch.exp(-self.log_scale))
+
+    def predict_amplitude(self, patches: Tensor, offsets: Tensor) -> Tensor:
+        """Predicted normalised amplitudes (B, C, N, N) of object patches, through the physics."""
+        with torch.autocast(device_type=self.device.type, enabled=False):
+            patches = patches.to(torch.complex64)
+            offsets = offsets.float()
+            if patches.shape[1] == 1 and offsets.shape[1] > 1:
+                # one patch per group (object_big false): each channel sees it at its offset
+                patches = extract_group(patches[:, 0], offsets, patches.shape[-1])  # (B, C, N, N)
+                tie = None
+            else:
+                tie = offsets if offsets.shape[1] > 1 else None
+            amplitude = forward_amplitude(
+                patches, self.probe, offsets=tie,
+                smoothing_sigma_px=self.model_config.gaussian_smoothing_sigma,
+            )
+            return amplitude * torch.exp(self.log_scale.float())
+
+    def compute_losses(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
+        """Return the weighted total loss and its parts for one batch."""
+        diffraction, offsets = batch[0], batch[1]
+        truth = batch[2] if len(batch) > 2 else None
+        patches = self(diffraction)  # (B, C_out, N, N)
+        training, losses = self.training_config, {}
+        if self.model_config.model_type == "supervised":
+            losses["supervised"] = _supervised_loss(patches, truth)
+            losses["loss"] = losses["supervised"]
+            return losses
+        amplitude = self.predict_amplitude(patches, offsets)
+        total = diffraction.new_zeros(())
+        if training.nll_weight > 0:
+            losses["nll"] = poisson_nll(amplitude, diffraction.float(), self.photon_scale)
+            total = total + training.nll_weight * losses["nll"]
+        if training.mae_weight > 0:
+            losses["mae"] = amplitude_mae(amplitude, diffraction.float())
+            total = total + training.mae_weight * losses["mae"]
+        if training.realspace_weight > 0:
+            losses["realspace"] = training.realspace_mae_weight * realspace_mae(patches, truth)
+            total = total + training.realspace_weight * losses["realspace"]
+        losses["loss"] = total
+        return losses
+
+    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        losses = self.compute_losses(batch)
+        self._log_losses("train", losses, batch[0].shape[0])
+        return losses["loss"]
+
+    def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> None:
+        losses = self.compute_losses(batch)
+        self._log_losses("val", losses, batch[0].shape[0])
+
+    def _log_losses(self, stage: str, losses: dict[str, Tensor], batch_size: int) -> None:
+        for name, value in losses.items():
+            label = f"{stage}_loss" if name == "loss" else f"{stage}_{name}"
+            self.log(label, value, on_step=False, on_epoch=True, prog_bar=name == "loss",
+                     batch_size=batch_size, sync_dist=True)
+
+    def configure_optimizers(self) -> Any:
+        from ptycho_engine.optim import build_optimizer, build_scheduler
+
+        optimizer = build_optimizer(self.parameters(), self.training_config)
+        scheduler = build_scheduler(optimizer, self.training_config)
+        return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    @property
+    def intensity_scale(self) -> float:
+        """The output scale ``S·e^δ`` (legacy ``intensity_scale``)."""
+        return self.photon_scale * math.exp(float(self.log_scale.detach()))
+
+
+def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:
+    if truth is None:
+        raise ValueError("supervised training needs ground-truth patches")
+    if patches.shape[1] != truth.shape[1]:
+        truth = truth[:, :1]
+    amplitude = (patches.abs() - truth.abs()).abs().mean()
+    phase = torch.angle(patches * truth.conj()).abs().mean()  # wrapped phase difference
+    return amplitude + phase

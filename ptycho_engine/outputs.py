@@ -1,0 +1,100 @@
+"""Write a reconstruction's results: ``reconstruction.npz``, figures and ``metrics.json``.
+
+Every file is written atomically; an existing reconstruction is never replaced unless asked.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ptycho_engine.data.npz import DiffractionData
+from ptycho_engine.errors import EngineError
+from ptycho_engine.infer import Reconstruction
+
+RESULT_NAME = "reconstruction.npz"
+
+
+@dataclass(frozen=True)
+class WrittenOutputs:
+    """Paths of what was written, and the metrics when ground truth existed."""
+
+    files: dict[str, Path]
+    metrics: dict[str, Any] | None = field(default=None)
+
+
+def check_output_dir(output_dir: Path, *, overwrite: bool) -> None:
+    """Refuse to replace an earlier reconstruction unless ``overwrite``."""
+    if (output_dir / RESULT_NAME).exists() and not overwrite:
+        raise EngineError(f"{output_dir / RESULT_NAME} exists; pass --overwrite to replace it "
+                          "or choose another --output-dir")
+
+
+def write_outputs(
+    reconstruction: Reconstruction,
+    data: DiffractionData,
+    output_dir: Path,
+    *,
+    phase_vmin: float | None = None,
+    phase_vmax: float | None = None,
+    overwrite: bool = False,
+    extra_metrics: dict[str, Any] | None = None,
+) -> WrittenOutputs:
+    """Write the object, its figures and, when ``data.object`` exists, the metrics."""
+    from ptycho_engine.metrics.figures import save_amplitude_png, save_phase_png
+
+    check_output_dir(output_dir, overwrite=overwrite)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    obj = reconstruction.object
+    files = {"reconstruction": output_dir / RESULT_NAME,
+             "amplitude": output_dir / "amplitude.png", "phase": output_dir / "phase.png"}
+    save_amplitude_png(files["amplitude"], obj, title="reconstructed amplitude")
+    save_phase_png(files["phase"], obj, phase_vmin, phase_vmax, title="reconstructed phase (rad)")
+    metrics = None
+    if data.object is not None:
+        metrics, figures = _evaluate(reconstruction, data, output_dir, extra_metrics)
+        files.update(figures)
+    _write_npz(files["reconstruction"], reconstruction)  # last: its presence means "complete"
+    return WrittenOutputs(files, metrics)
+
+
+def _evaluate(reconstruction, data, output_dir, extra_metrics):
+    from ptycho_engine.atomic import atomic_write_bytes
+    from ptycho_engine.metrics import evaluate_reconstruction
+    from ptycho_engine.metrics.figures import save_comparison_figure, save_frc_figure
+
+    result = evaluate_reconstruction(reconstruction.object, data.object, origin=reconstruction.origin,
+                                     positions_xy=data.positions_xy, patch_size=data.N)
+    metrics = {**result.to_dict(), **(extra_metrics or {})}
+    figures = {"comparison": output_dir / "comparison.png", "frc": output_dir / "frc.png",
+               "metrics": output_dir / "metrics.json"}
+    save_comparison_figure(figures["comparison"], result)
+    save_frc_figure(figures["frc"], result)
+    text = json.dumps(metrics, indent=2, default=_json_default) + "\n"
+    atomic_write_bytes(figures["metrics"], text.encode(), overwrite=True)
+    return metrics, figures
+
+
+def _write_npz(path: Path, reconstruction: Reconstruction) -> None:
+    from ptycho_engine.atomic import atomic_write_bytes
+
+    obj = reconstruction.object.astype(np.complex64)
+    buffer = io.BytesIO()
+    np.savez(buffer, object=obj, amplitude=np.abs(obj).astype(np.float32),
+             phase=np.angle(obj).astype(np.float32), xcoords=reconstruction.xcoords,
+             ycoords=reconstruction.ycoords, origin=np.asarray(reconstruction.origin, np.float64),
+             weights=reconstruction.weights.astype(np.float32))
+    atomic_write_bytes(path, buffer.getvalue(), overwrite=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

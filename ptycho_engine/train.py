@@ -1,0 +1,205 @@
+"""The training workflow: data → groups → PinnModule → Trainer.fit → model bundle.
+
+``train(config, execution)`` is the Python twin of ``ptycho train``. Only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from ptycho_engine.callbacks import LossHistory, StopOnNonFiniteLoss
+from ptycho_engine.data.dataset import GroupedScan, group_scan
+from ptycho_engine.data.npz import DiffractionData, load_diffraction
+from ptycho_engine.errors import EngineError
+from ptycho_engine.hardware import probe_hardware
+from ptycho_engine.module import PinnModule
+from ptycho_engine.physics.probe import normalise_probe, soft_disk_mask
+from ptycho_engine.physics.scaling import photon_scale
+from ptycho_engine.trainer import build_trainer
+from ptycho_settings import (
+    PyTorchExecutionConfig,
+    TrainingConfig,
+    ValueSource,
+    resolve_execution,
+    to_legacy_params,
+)
+
+BUNDLE_NAME = "wts.h5.zip"
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What a training run produced (paths are None on ranks other than 0)."""
+
+    output_dir: Path
+    bundle_path: Path | None
+    checkpoint_path: Path | None
+    metrics_path: Path | None
+    loss_curve_path: Path | None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    intensity_scale: float = 1.0
+    epochs_run: int = 0
+
+
+def prepare_probe(probe: np.ndarray, config: TrainingConfig) -> tuple[torch.Tensor, float]:
+    """Normalise (and mask) the probe once; the same tensor serves training and inference."""
+    model = config.model
+    tensor = torch.from_numpy(np.asarray(probe, dtype=np.complex64))
+    mask = soft_disk_mask(model.N) if model.probe_mask else None
+    normalised, q = normalise_probe(tensor, probe_scale=model.probe_scale, mask=mask)
+    if mask is not None:
+        normalised = normalised * mask
+    return normalised.to(torch.complex64), float(q)
+
+
+def train(
+    config: TrainingConfig,
+    execution: PyTorchExecutionConfig | None = None,
+    *,
+    provenance: Mapping[str, ValueSource] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> TrainingResult:
+    """Train PtychoPINN and write the bundle ``<output_dir>/wts.h5.zip``.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+        Canonical settings; ``train_data_file`` is required.
+    execution : PyTorchExecutionConfig, optional
+        How to run; default: ``PyTorchExecutionConfig()`` (reads ``PTYCHO_*``).
+    provenance : mapping, optional
+        Sources of the settings, stored in the bundle.
+    resume : bool
+        Continue from ``<output_dir>/checkpoints/last.ckpt``.
+    overwrite : bool
+        Replace an existing bundle in ``output_dir``.
+    """
+    _check_backend(config)
+    if config.train_data_file is None:
+        raise EngineError("training.train_data_file is required: pass --train-data-file FILE")
+    execution = execution or PyTorchExecutionConfig()
+    output_dir = Path(config.output_dir)
+    last = output_dir / "checkpoints" / "last.ckpt"
+    _check_outputs(output_dir, last, resume=resume, overwrite=overwrite)
+    resolved = resolve_execution(execution, probe_hardware())
+    if execution.seed is not None:
+        L.seed_everything(execution.seed, workers=True, verbose=False)  # before any draw or weight
+    train_data = load_diffraction(config.train_data_file)
+    scan = _group(train_data, config, execution)
+    validation = _validation(config, execution, scan.input_scale)
+    probe, q = prepare_probe(train_data.probe, config)
+    module = PinnModule(config.model, config, probe, photon_scale(config.nphotons, config.model.N))
+    history = LossHistory()
+    trainer = build_trainer(execution, resolved, output_dir=output_dir, max_epochs=config.nepochs,
+                            has_validation=validation is not None,
+                            callbacks=[history, StopOnNonFiniteLoss()])
+    loaders = _loaders(scan, validation, config, execution, resolved.dataloader_kwargs)
+    trainer.fit(module, *loaders, ckpt_path=str(last) if resume else None)
+    if not trainer.is_global_zero:
+        return TrainingResult(output_dir, None, None, None, None)
+    return _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q, history)
+
+
+def _check_backend(config: TrainingConfig) -> None:
+    if config.backend == "tensorflow":
+        raise EngineError(
+            "backend='tensorflow': this distribution has no TensorFlow engine; use backend=pytorch"
+        )
+
+
+def _check_outputs(output_dir: Path, last: Path, *, resume: bool, overwrite: bool) -> None:
+    if resume and not last.is_file():
+        raise EngineError(f"--resume: no checkpoint at {last}; train without --resume first")
+    if not resume and not overwrite and (output_dir / BUNDLE_NAME).exists():
+        raise EngineError(f"{output_dir / BUNDLE_NAME} exists; pass --overwrite to replace it "
+                          "or --resume to continue its training")
+
+
+def _group(data: DiffractionData, config: TrainingConfig, execution, *, input_scale=None,
+           n_groups: int | None = ...) -> GroupedScan:
+    seed = config.subsample_seed if config.subsample_seed is not None else execution.seed
+    needs_truth = config.realspace_weight > 0 or config.model.model_type == "supervised"
+    return group_scan(
+        data, gridsize=config.model.gridsize, neighbor_count=config.neighbor_count,
+        n_groups=config.n_groups if n_groups is ... else n_groups, n_subsample=config.n_subsample,
+        seed=seed, sequential=config.sequential_sampling,
+        enable_oversampling=config.enable_oversampling, neighbor_pool_size=config.neighbor_pool_size,
+        input_scale=input_scale, with_truth=needs_truth,
+    )
+
+
+def _validation(config: TrainingConfig, execution, input_scale: float) -> GroupedScan | None:
+    if config.test_data_file is None:
+        return None
+    data = load_diffraction(config.test_data_file)
+    groups = min(config.n_groups, data.n_positions)
+    return _group(data, config, execution, input_scale=input_scale, n_groups=groups)
+
+
+def _loaders(scan, validation, config, execution, dataloader_kwargs) -> list[Any]:
+    generator = torch.Generator().manual_seed(execution.seed) if execution.seed is not None else None
+    train_loader = DataLoader(TensorDataset(*scan.tensors()), batch_size=config.batch_size,
+                              shuffle=not config.sequential_sampling, generator=generator,
+                              drop_last=False, **dataloader_kwargs)
+    if validation is None:
+        return [train_loader]
+    size = execution.inference_batch_size or config.batch_size
+    return [train_loader, DataLoader(TensorDataset(*validation.tensors()), batch_size=size,
+                                     shuffle=False, **dataloader_kwargs)]
+
+
+def _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q, history) -> TrainingResult:
+    from ptycho_engine.bundle import write_bundle
+    from ptycho_engine.loss_curve import save_loss_curve
+
+    output_dir = Path(config.output_dir)
+    params = {**to_legacy_params(config), "intensity_scale": module.intensity_scale}
+    settings = training_settings_record(config, execution, resolved, provenance)
+    scaling = {"intensity_scale": module.intensity_scale, "photon_scale": module.photon_scale,
+               "log_scale": float(module.log_scale.detach()), "input_scale": scan.input_scale,
+               "probe_normalisation": q, "nphotons": config.nphotons}
+    extras = {"train_loss": np.asarray(history.history.get("train_loss", []), dtype=np.float64),
+              "group_indices": scan.indices.astype(np.int64)}
+    bundle = write_bundle(output_dir, weights={"diffraction_to_obj": _weights(module)},
+                          probe=module.probe.detach().cpu().numpy(), scaling=scaling,
+                          params=params, settings=settings, extras=extras, overwrite=True)
+    curve = save_loss_curve(output_dir / "loss_curve.png", history.history)
+    metrics = _metrics_file(trainer)
+    last = output_dir / "checkpoints" / "last.ckpt"
+    return TrainingResult(output_dir, bundle, last if last.exists() else None, metrics, curve,
+                          dict(history.history), module.intensity_scale, trainer.current_epoch)
+
+
+def _weights(module: PinnModule) -> dict[str, torch.Tensor]:
+    return {key: value for key, value in module.state_dict().items() if key != "probe"}
+
+
+def _metrics_file(trainer) -> Path | None:
+    logger = trainer.logger
+    if logger is None or not getattr(logger, "log_dir", None):
+        return None
+    candidate = Path(logger.log_dir) / "metrics.csv"
+    return candidate if candidate.exists() else None
+
+
+def training_settings_record(config, execution, resolved, provenance) -> dict[str, Any]:
+    """Return the JSON record of the settings a bundle was trained with."""
+    sources = {path: {"source": s.kind, "detail": s.describe()} for path, s in (provenance or {}).items()}
+    return json.loads(json.dumps({
+        "mode": "training",
+        "model": config.model.model_dump(mode="json"),
+        "training": config.model_dump(mode="json", exclude={"model"}),
+        "execution": execution.model_dump(mode="json"),
+        "resolved_execution": {k: v for k, v in resolved.trainer_kwargs.items()},
+        "provenance": sources,
+    }, default=str))

@@ -1,0 +1,100 @@
+"""PinnModule: composition only, learnable scale and probe, losses and their weights."""
+
+import math
+
+import pytest
+import torch
+
+from ptycho_engine.data.npz import load_diffraction
+from ptycho_engine.module import PinnModule
+from ptycho_engine.optim import build_optimizer
+from ptycho_engine.train import _group, prepare_probe
+from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
+from tests.engine.simdata import simulated_files
+
+EXECUTION = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "seed": 0})
+
+
+def _setup(**training):
+    train_file, _ = simulated_files()
+    config = TrainingConfig(model=ModelConfig(gridsize=training.pop("gridsize", 1), n_filters_scale=1),
+                            train_data_file=train_file, nphotons=1e6, n_groups=32, **training)
+    data = load_diffraction(train_file)
+    scan = _group(data, config, EXECUTION)
+    probe, _ = prepare_probe(data.probe, config)
+    torch.manual_seed(0)
+    return PinnModule(config.model, config, probe, photon_scale=math.sqrt(1e6) / 32), scan
+
+
+def test_same_seed_same_weights():
+    first, _ = _setup()
+    second, _ = _setup()
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_trainable_log_scale_is_optimised():
+    module, scan = _setup(intensity_scale_trainable=True)
+    assert isinstance(module.log_scale, torch.nn.Parameter)
+    optimizer = build_optimizer(module.parameters(), module.training_config)
+    assert any(p is module.log_scale for group in optimizer.param_groups for p in group["params"])
+    loss = module.compute_losses((scan.diffraction[:4], scan.offsets[:4]))["loss"]
+    loss.backward()
+    assert module.log_scale.grad is not None and module.log_scale.grad.abs() > 0
+
+
+def test_fixed_log_scale_is_a_buffer():
+    module, _ = _setup(intensity_scale_trainable=False)
+    assert "log_scale" not in dict(module.named_parameters())
+
+
+@pytest.mark.parametrize("trainable", [True, False])
+def test_probe_trainable(trainable):
+    module, _ = _setup(probe_trainable=trainable)
+    assert ("probe" in dict(module.named_parameters())) is trainable
+
+
+def test_log_scale_ties_input_and_output():
+    module, scan = _setup()
+    x, offsets = scan.diffraction[:2], scan.offsets[:2]
+    with torch.no_grad():
+        reference = module.predict_amplitude(module(x), offsets)
+        module.log_scale.fill_(math.log(2.0))
+        doubled_input = module.predict_amplitude(module(2 * x), offsets)
+    assert torch.allclose(doubled_input, 2 * reference, rtol=1e-4, atol=1e-6)
+
+
+def test_loss_weights():
+    module, scan = _setup(nll_weight=0.0, mae_weight=1.0)
+    losses = module.compute_losses((scan.diffraction[:4], scan.offsets[:4]))
+    assert set(losses) == {"mae", "loss"} and torch.equal(losses["loss"], losses["mae"])
+    module, _ = _setup(nll_weight=0.5, mae_weight=0.5)
+    losses = module.compute_losses((scan.diffraction[:4], scan.offsets[:4]))
+    assert torch.allclose(losses["loss"], 0.5 * losses["nll"] + 0.5 * losses["mae"])
+
+
+def test_a_few_steps_lower_the_loss():
+    module, scan = _setup(gridsize=2, learning_rate=1e-3)
+    optimizer = build_optimizer(module.parameters(), module.training_config)
+    batch = (scan.diffraction[:8], scan.offsets[:8])
+    first = float(module.compute_losses(batch)["loss"].detach())
+    for _ in range(8):
+        optimizer.zero_grad()
+        module.compute_losses(batch)["loss"].backward()
+        optimizer.step()
+    assert float(module.compute_losses(batch)["loss"].detach()) < first
+
+
+def test_one_patch_per_group_is_seen_at_each_offset():
+    train_file, _ = simulated_files()
+    config = TrainingConfig(model=ModelConfig(gridsize=2, object_big=False, n_filters_scale=1),
+                            train_data_file=train_file, n_groups=8)
+    data = load_diffraction(train_file)
+    scan = _group(data, config, EXECUTION)
+    probe, _ = prepare_probe(data.probe, config)
+    module = PinnModule(config.model, config, probe, photon_scale=10.0)
+    patches = module(scan.diffraction[:2])
+    assert patches.shape[1] == 1
+    amplitude = module.predict_amplitude(patches, scan.offsets[:2])
+    assert amplitude.shape == (2, 4, 64, 64)
+    assert not torch.allclose(amplitude[:, 0], amplitude[:, 1])  # shifted views differ
