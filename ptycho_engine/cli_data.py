@@ -113,8 +113,8 @@ def format_summary(summary) -> str:
         f"scan extent:       x {x0:.1f} .. {x1:.1f} px (width {x1 - x0:.1f}), "
         f"y {y0:.1f} .. {y1:.1f} px (height {y1 - y0:.1f})",
         f"mean step:         {_number(summary.mean_step_px, ' px')} (to the nearest neighbour)",
-        f"probe diameter:    {summary.probe_diameter_px:.1f} px (where |probe|² >= 1/e² of its "
-        "peak, as an equal-area disc)",
+        f"probe diameter:    {summary.probe_diameter_px:.1f} px (2·sqrt(2<r²>) of the "
+        "intensity: a flat disc's diameter)",
         f"linear overlap:    {_number(summary.linear_overlap, '')} (1 - step / probe diameter)",
         f"objectGuess:       {object_text}",
     ]

@@ -12,8 +12,9 @@ def register(subparsers) -> None:
     """Add the ``demo`` subcommand."""
     parser = subparsers.add_parser(
         "demo", help="simulate a dataset, train, reconstruct and score (a few minutes on a CPU)",
-        description="Simulate a small dataset with ground truth, train PtychoPINN on its left part, "
-        "reconstruct the held-out right part and compare it with the truth.")
+        description="Simulate a small scan with ground truth, train PtychoPINN on it (no ground "
+        "truth used), reconstruct it, and compare the result with the truth and with a "
+        "constant object.")
     parser.add_argument("--output-dir", type=Path, default=Path("demo_outputs"), metavar="D")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo in D")
     add_console_flags(parser)

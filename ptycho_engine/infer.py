@@ -84,8 +84,11 @@ def load_bundle(path: str | Path, *, device: str = "cpu") -> LoadedBundle:
     from ptycho_engine.bundle import read_bundle
 
     contents = read_bundle(path)
-    model = ModelConfig.model_validate(contents.settings["model"])
-    training = TrainingConfig.model_validate(contents.settings["training"])
+    try:
+        model = ModelConfig.model_validate(contents.settings["model"])
+        training = TrainingConfig.model_validate({**contents.settings["training"], "model": model})
+    except (KeyError, ValueError) as error:
+        raise EngineError(f"{path}: the settings stored in the bundle are not usable ({error})") from error
     probe = torch.from_numpy(np.asarray(contents.probe, dtype=np.complex64))
     module = PinnModule(model, training, probe, contents.scaling["photon_scale"])
     state = {key: torch.from_numpy(np.asarray(value)) for key, value in

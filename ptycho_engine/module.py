@@ -2,8 +2,8 @@
 
 Automatic optimisation, so schedulers, gradient clipping and accumulation are Lightning's own.
 Scaling (see ``ptycho_engine.conventions``): the network sees ``X·e^{-δ}`` and the predicted
-amplitude is ``Â·e^{δ}``, with δ a learnable log-scale (fixed at 0 unless
-``intensity_scale_trainable``) that ties input and output; the Poisson likelihood compares
+amplitude is ``Â·e^{δ}``, with δ a log-scale that ties input and output, initialised from the
+probe energy (:func:`initial_log_scale`) and learned when ``intensity_scale_trainable``; the Poisson likelihood compares
 ``(S·Â·e^δ)²`` with ``(S·X)²``, S the photon scale.
 """
 
@@ -52,7 +52,7 @@ class PinnModule(L.LightningModule):
             self.probe = nn.Parameter(probe)
         else:
             self.register_buffer("probe", probe)
-        log_scale = torch.zeros((), dtype=torch.float32)
+        log_scale = torch.tensor(initial_log_scale(probe, model.N), dtype=torch.float32)
         if training.intensity_scale_trainable:
             self.log_scale = nn.Parameter(log_scale)
         else:
@@ -130,6 +130,22 @@ class PinnModule(L.LightningModule):
     def intensity_scale(self) -> float:
         """The output scale ``S·e^δ`` (legacy ``intensity_scale``)."""
         return self.photon_scale * math.exp(float(self.log_scale.detach()))
+
+
+DESIGN_AMPLITUDE = 0.5
+"""Object amplitude that explains the mean measured energy when δ has its initial value."""
+
+
+def initial_log_scale(probe: Tensor, n: int) -> float:
+    """Return δ₀ with which an object of amplitude 0.5 reproduces the mean pattern energy.
+
+    The input is normalised to mean energy (N/2)² and, by Parseval, an object of constant
+    amplitude a gives ``a² Σ|P|²``; so ``e^{2δ₀} · 0.25 · Σ|P|² = (N/2)²``. Starting there keeps
+    a sigmoid amplitude head in its sensitive range: at δ = 0 it must saturate to explain the
+    data, and its gradient vanishes (training then stalls on a flat object).
+    """
+    energy = float((probe.abs() ** 2).sum())
+    return 0.5 * math.log((n / 2) ** 2 / (DESIGN_AMPLITUDE**2 * energy))
 
 
 def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:

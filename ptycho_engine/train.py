@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ class TrainingResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     intensity_scale: float = 1.0
     epochs_run: int = 0
+    module: PinnModule | None = field(default=None, repr=False)
 
 
 def prepare_probe(probe: np.ndarray, config: TrainingConfig) -> tuple[torch.Tensor, float]:
@@ -68,6 +69,7 @@ def train(
     provenance: Mapping[str, ValueSource] | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    callbacks: Sequence[L.Callback] = (),
 ) -> TrainingResult:
     """Train PtychoPINN and write the bundle ``<output_dir>/wts.h5.zip``.
 
@@ -83,6 +85,8 @@ def train(
         Continue from ``<output_dir>/checkpoints/last.ckpt``.
     overwrite : bool
         Replace an existing bundle in ``output_dir``.
+    callbacks : sequence of lightning.Callback
+        Extra callbacks (progress reporting, timing).
     """
     _check_backend(config)
     if config.train_data_file is None:
@@ -102,7 +106,7 @@ def train(
     history = LossHistory()
     trainer = build_trainer(execution, resolved, output_dir=output_dir, max_epochs=config.nepochs,
                             has_validation=validation is not None,
-                            callbacks=[history, StopOnNonFiniteLoss()])
+                            callbacks=[history, StopOnNonFiniteLoss(), *callbacks])
     loaders = _loaders(scan, validation, config, execution, resolved.dataloader_kwargs)
     trainer.fit(module, *loaders, ckpt_path=str(last) if resume else None)
     if not trainer.is_global_zero:
@@ -177,7 +181,7 @@ def _write_outputs(trainer, module, config, execution, resolved, provenance, sca
     metrics = _metrics_file(trainer)
     last = output_dir / "checkpoints" / "last.ckpt"
     return TrainingResult(output_dir, bundle, last if last.exists() else None, metrics, curve,
-                          dict(history.history), module.intensity_scale, trainer.current_epoch)
+                          dict(history.history), module.intensity_scale, trainer.current_epoch, module)
 
 
 def _weights(module: PinnModule) -> dict[str, torch.Tensor]:

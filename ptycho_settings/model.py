@@ -29,8 +29,8 @@ class ModelConfig(BaseModel):
     gridsize: int = Field(default=1, ge=1)
     """Side of a group of neighbouring scan positions solved jointly; channels C = gridsize². Legacy key `gridsize`."""
 
-    n_filters_scale: int = Field(default=2, ge=1)
-    """Multiplier on the convolution channel widths of the encoder and decoder. Legacy key `n_filters_scale`."""
+    n_filters_scale: int = Field(default=1, ge=1)
+    """Multiplier on the convolution channel widths of the encoder and decoder (upstream default 2: four times the cost, and unstable at the default learning rate). Legacy key `n_filters_scale`."""
 
     model_type: ModelType = "pinn"
     """`pinn`: self-supervised through the diffraction physics; `supervised`: needs a ground-truth object. Legacy key `model_type`."""

@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 
 from ptycho_engine.conventions import centre_index
 from ptycho_engine.data.npz import DiffractionData, load_diffraction
+from ptycho_engine.data.synthetic import probe_diameter_px
 
 LOW_OVERLAP = 0.3
 """Linear overlap below which ``data check`` warns: reconstructions need strong overlap."""
@@ -106,19 +107,6 @@ def summarize(data: DiffractionData) -> DataSummary:
         n_positions_outside_object=outside,
     )
     return dataclasses.replace(summary, warnings=_warnings(summary) + _layout_hints(data))
-
-
-def probe_diameter_px(probe: np.ndarray) -> float:
-    """Return the 1/e² equal-area diameter of a probe, in pixels.
-
-    Parameters
-    ----------
-    probe : ndarray of complex, shape (P, N, N)
-        Probe modes; their intensities add.
-    """
-    intensity = np.sum(np.abs(probe) ** 2, axis=0)  # (N, N)
-    area = np.count_nonzero(intensity >= intensity.max() / np.e**2)
-    return float(2.0 * np.sqrt(area / np.pi))
 
 
 def _mean_nearest_step(xy: np.ndarray) -> float | None:

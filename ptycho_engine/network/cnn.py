@@ -33,6 +33,20 @@ def _double_conv(channels_in: int, channels_out: int) -> nn.Sequential:
     )
 
 
+HEAD_INIT_GAIN = 0.1
+"""Scale of the output heads' initial weights: the object starts nearly flat (amplitude near
+0.5, phase near 0) while the features below are well scaled, so early steps cannot throw the
+phase across ±π."""
+
+
+def _he_init(layer: nn.Module) -> None:
+    # PyTorch's default conv init shrinks activations layer by layer; after six ReLU layers
+    # the heads see near-constant features and the object starts (and stays) flat.
+    if isinstance(layer, nn.Conv2d):
+        nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+        nn.init.zeros_(layer.bias)
+
+
 class _Decoder(nn.Module):
     """Up-sampling path from the bottleneck to N/2 (or N), then the output head."""
 
@@ -45,7 +59,10 @@ class _Decoder(nn.Module):
         self.pad_object, self.probe_big, self.activation = pad_object, probe_big, activation
         self.centre_head = nn.Conv2d(last, channels_out, 3, padding=1)
         if pad_object and probe_big:
-            self.border = nn.Sequential(_double_conv(last, last), nn.Conv2d(last, channels_out, 3, padding=1))
+            # convolve at N/2 and only map to the output channels at full size: the border
+            # ring is smooth support, and full-resolution wide convolutions would double the cost
+            self.border_features = nn.Sequential(nn.Conv2d(last, last, 3, padding=1), nn.ReLU(inplace=True))
+            self.border_head = nn.Conv2d(last, channels_out, 3, padding=1)
             ring = torch.ones(n, n)
             ring[n // 4: n // 4 + n // 2, n // 4: n // 4 + n // 2] = 0
             self.register_buffer("border_mask", ring, persistent=False)  # 1 outside the centre
@@ -63,8 +80,8 @@ class _Decoder(nn.Module):
         centre = self.activation(self.centre_head(x))  # (B, C, N/2, N/2)
         out = F.pad(centre, (half // 2, half // 2, half // 2, half // 2))  # (B, C, N, N)
         if self.probe_big:
-            up = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, w, N, N)
-            out = out + self.activation(self.border(up)) * self.border_mask
+            up = F.interpolate(self.border_features(x), scale_factor=2, mode="nearest")  # (B, w, N, N)
+            out = out + self.activation(self.border_head(up)) * self.border_mask
         return out
 
 
@@ -92,6 +109,18 @@ class CnnGenerator(nn.Module):
         options = dict(n=n, pad_object=pad_object, probe_big=probe_big)
         self.amplitude = _Decoder(decoder_widths, channels_out, activation=_AMPLITUDE_ACTIVATIONS[amp_activation], **options)
         self.phase = _Decoder(decoder_widths, channels_out, activation=lambda t: math.pi * torch.tanh(t), **options)
+
+        self.apply(_he_init)
+        for head in self._heads():
+            head.weight.data.mul_(HEAD_INIT_GAIN)
+
+    def _heads(self) -> list[nn.Conv2d]:
+        heads = []
+        for decoder in (self.amplitude, self.phase):
+            heads.append(decoder.centre_head)
+            if hasattr(decoder, "border_head"):
+                heads.append(decoder.border_head)
+        return heads
 
     @classmethod
     def from_config(cls, model: ModelConfig) -> CnnGenerator:

@@ -8,7 +8,7 @@ from ptycho_settings import ModelConfig
 
 def test_defaults_are_the_dataclass_defaults():
     model = ModelConfig()
-    assert (model.N, model.gridsize, model.n_filters_scale) == (64, 1, 2)
+    assert (model.N, model.gridsize, model.n_filters_scale) == (64, 1, 1)
     assert (model.model_type, model.amp_activation) == ("pinn", "sigmoid")
     assert (model.object_big, model.probe_big, model.probe_mask, model.pad_object) == (
         True, True, False, True,

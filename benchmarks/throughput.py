@@ -1,0 +1,107 @@
+"""End-to-end throughput: training groups/s and inference patterns/s, stitching share, memory.
+
+Run: ``python benchmarks/throughput.py [--quick] [--device cpu|cuda]``. Each configuration
+runs in a fresh process (so peak memory is its own): N ∈ {64, 128} × gridsize ∈ {1, 2}.
+
+- training: ``Trainer.fit`` on simulated data, batch 16, timed over the epochs after the
+  first (compilation, allocation and data preparation excluded), in groups/s;
+- inference: the whole ``ptycho infer`` path minus interpreter start-up — load the data
+  file, load the bundle, group, predict, stitch — in patterns/s, with the share of the time
+  spent stitching;
+- peak resident memory of the process (CPU) or peak CUDA memory.
+
+For scale, the upstream engine trains at about 34 groups/s (gridsize 1) and 42 groups/s
+(gridsize 2) at N = 64, batch 16, on the 2-core development machine, and needs 16 s for 256
+patterns through its inference command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+CONFIGS = [(64, 1), (64, 2), (128, 1), (128, 2)]
+
+
+def _measure(n: int, gridsize: int, device: str, quick: bool, folder: Path) -> dict:
+    warnings.filterwarnings("ignore")
+    import torch
+
+    from ptycho_engine.data.npz import load_diffraction
+    from ptycho_engine.data.simulate import simulate_to_files
+    from ptycho_engine.infer import load_bundle, reconstruct
+    from ptycho_engine.train import train
+    from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
+
+    positions = 256 if quick else 1024
+    data_file = folder / f"scan_{n}_{gridsize}.npz"
+    simulate_to_files(data_file, n=n, n_positions=positions, nphotons=1e6, seed=1)
+    groups = 64 if quick else 256
+    epochs = 3 if quick else 4
+    execution = PyTorchExecutionConfig.from_values({
+        "accelerator": device, "enable_progress_bar": False, "logger": "none",
+        "enable_checkpointing": False, "seed": 0, "inference_batch_size": 256})
+    config = TrainingConfig(model=ModelConfig(N=n, gridsize=gridsize), train_data_file=data_file,
+                            output_dir=folder / f"model_{n}_{gridsize}", nphotons=1e6,
+                            n_groups=groups, nepochs=epochs, batch_size=16)
+    import lightning as L
+
+    class EpochClock(L.Callback):
+        def __init__(self) -> None:
+            self.ends: list[float] = []
+
+        def on_train_epoch_end(self, trainer, module) -> None:
+            if device == "cuda":
+                torch.cuda.synchronize()
+            self.ends.append(time.perf_counter())
+
+    clock = EpochClock()
+    result = train(config, execution, overwrite=True, callbacks=[clock])
+    steady = clock.ends[-1] - clock.ends[0]  # the epochs after the first
+    train_rate = groups * (len(clock.ends) - 1) / steady
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+    tick = time.perf_counter()
+    data = load_diffraction(data_file)
+    bundle = load_bundle(result.bundle_path)
+    reconstruction = reconstruct(bundle, data, execution)
+    total = time.perf_counter() - tick
+    peak = (torch.cuda.max_memory_allocated() / 2**20 if device == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return {"N": n, "gridsize": gridsize, "train_groups_per_s": train_rate,
+            "infer_patterns_per_s": data.n_positions / total, "infer_s": total,
+            "patterns": data.n_positions,
+            "stitch_share": reconstruction.timings["stitch_s"] / total, "peak_mb": peak}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--one", nargs=2, type=int, metavar=("N", "GRIDSIZE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        with tempfile.TemporaryDirectory() as folder:
+            print(json.dumps(_measure(*args.one, args.device, args.quick, Path(folder))))
+        return
+    print(f"{'N':>4} {'gs':>3} {'train groups/s':>15} {'infer patterns/s':>17} {'infer s':>8} "
+          f"{'stitch %':>9} {'peak MiB':>9}")
+    for n, gridsize in CONFIGS:
+        command = [sys.executable, __file__, "--one", str(n), str(gridsize), "--device", args.device]
+        output = subprocess.run(command + (["--quick"] if args.quick else []), check=True,
+                                capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        row = json.loads(output)
+        print(f"{n:>4} {gridsize:>3} {row['train_groups_per_s']:>15.1f} {row['infer_patterns_per_s']:>17.1f} "
+              f"{row['infer_s']:>8.2f} {100 * row['stitch_share']:>8.1f}% {row['peak_mb']:>9.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
