@@ -24,8 +24,9 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print where everything went."""
     require_engine()
-    configure_console(args)
     from ptycho_engine.demo import run_demo, summary_table
+
+    configure_console(args)  # after importing Lightning, which sets its own log level
     from ptycho_settings import PyTorchExecutionConfig
 
     execution = PyTorchExecutionConfig()

@@ -29,10 +29,11 @@ def run_infer(args: argparse.Namespace) -> int:
 
     resolved = create_inference_config(args.config, flags=typed_flags(args))
     require_engine()
-    configure_console(args)
     from ptycho_engine.data.npz import load_diffraction
     from ptycho_engine.infer import load_bundle, reconstruct
     from ptycho_engine.outputs import check_output_dir, write_outputs
+
+    configure_console(args)  # after importing Lightning, which sets its own log level
 
     config = resolved.config
     if config.backend == "tensorflow":

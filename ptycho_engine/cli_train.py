@@ -27,8 +27,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     resolved = create_training_config(args.config, flags=typed_flags(args))
     require_engine()
-    configure_console(args)
     from ptycho_engine.train import train
+
+    configure_console(args)  # after importing Lightning, which sets its own log level
 
     execution = resolved.execution
     if args.quiet:

@@ -58,10 +58,21 @@ def test_log_scale_ties_input_and_output():
     module, scan = _setup()
     x, offsets = scan.diffraction[:2], scan.offsets[:2]
     with torch.no_grad():
+        module.log_scale.fill_(0.0)
         reference = module.predict_amplitude(module(x), offsets)
         module.log_scale.fill_(math.log(2.0))
         doubled_input = module.predict_amplitude(module(2 * x), offsets)
     assert torch.allclose(doubled_input, 2 * reference, rtol=1e-4, atol=1e-6)
+
+
+def test_log_scale_starts_where_a_half_amplitude_object_explains_the_data():
+    from ptycho_engine.module import initial_log_scale
+
+    module, _ = _setup()
+    energy = float((module.probe.abs() ** 2).sum())
+    delta = initial_log_scale(module.probe, 64)
+    assert math.exp(2 * delta) * 0.25 * energy == pytest.approx(32**2, rel=1e-6)
+    assert float(module.log_scale) == pytest.approx(delta)
 
 
 def test_loss_weights():
