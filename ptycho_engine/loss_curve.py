@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from ptycho_engine.atomic import atomic_output
 
 
 def save_loss_curve(path: Path, history: dict[str, list[float]]) -> Path | None:
@@ -26,11 +26,6 @@ def save_loss_curve(path: Path, history: dict[str, list[float]]) -> Path | None:
     axes.legend()
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
-    try:
+    with atomic_output(path, overwrite=True) as temporary:
         figure.savefig(temporary, format="png")
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
     return path

@@ -8,10 +8,8 @@ names the file, the key, what was seen and what is expected. Files are always re
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -290,32 +288,17 @@ def save_diffraction(
     if data.object is not None:
         arrays["objectGuess"] = data.object
     try:
-        _write_atomically(path, arrays)
+        _write_atomically(path, arrays, overwrite=overwrite)
     except OSError as error:
         raise DataError(f"{path}: cannot write: {error}") from error
     return path
 
 
-def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp creates the file private (0600); give it the permissions a plain open() would.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+def _write_atomically(path: Path, arrays: dict[str, np.ndarray], *, overwrite: bool) -> None:
+    from ptycho_engine.atomic import atomic_output
 
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_output(path, overwrite=overwrite) as temporary, open(temporary, "wb") as stream:
+        np.savez(stream, **arrays)  # a stream: np.savez would append ".npz" to a path
 
 
 def check_enough_positions(data: DiffractionData, *, gridsize: int) -> None:

@@ -3,19 +3,15 @@
 Figures are drawn on ``matplotlib.figure.Figure`` with the Agg canvas, never through pyplot,
 so no display or global backend is involved and figures are freed when they go out of scope.
 matplotlib is imported inside the functions: importing ``ptycho_engine.metrics`` stays cheap.
-Each file is written atomically: the PNG goes to a temporary file in the target directory and
-``os.replace`` renames it, so a reader never sees a half-written image and a failure leaves
-no temporary file. A figure of ``figsize`` inches saved at ``dpi`` is exactly
+Each file is written atomically (``ptycho_engine.atomic``), so a reader never sees a
+half-written image and a failure leaves no temporary file. A figure of ``figsize`` inches saved at ``dpi`` is exactly
 ``figsize * dpi`` pixels (no tight bounding box). Axes are in object pixels (x the column,
 y the row, see ``ptycho_engine.conventions``); comparison panels show truth-frame pixels.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -46,18 +42,11 @@ def _new_figure(figsize: tuple[float, float], dpi: float):
 
 
 def _save(figure, path: str | os.PathLike) -> None:
-    """Write ``figure`` as a PNG at ``path`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", dpi=figure.dpi)
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600; a figure is for everyone to read
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    """Write ``figure`` as a PNG at ``path`` atomically (``ptycho_engine.atomic``)."""
+    from ptycho_engine.atomic import atomic_output
+
+    with atomic_output(path, overwrite=True) as temporary:
+        figure.savefig(temporary, format="png", dpi=figure.dpi)
 
 
 def _panel(figure, axes, image, *, title, cmap, vmin=None, vmax=None, extent=None, label=""):
