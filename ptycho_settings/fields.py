@@ -26,11 +26,6 @@ SECTION_CLASSES: dict[str, type[BaseModel]] = {
 ENV_SHORT_NAMES = {"PTYCHO_DEVICE": ("execution", "accelerator")}
 
 
-def run_section(mode: Mode) -> str:
-    """Return the run section of a mode: ``training`` or ``inference``."""
-    return mode
-
-
 def sections_of(mode: Mode | Literal["any"]) -> tuple[str, ...]:
     """Return the sections in play for a mode (``any``: all four)."""
     if mode == "any":
