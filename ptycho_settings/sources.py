@@ -194,18 +194,19 @@ def _take_inferred(values, provenance, section, field, inferred, detail) -> None
 
 
 def _check_paths(mode: Mode, values: dict, provenance: dict) -> None:
-    for field in ("test_data_file",) if mode == "training" else ("model_path",):
-        path = values[mode].get(field)
-        if path is None:
-            continue
-        path = Path(path)
-        exists = path.is_file() or (path.is_dir() and (path / "wts.h5.zip").is_file())
-        if field == "test_data_file":
-            exists = path.is_file()
-        if not exists:
-            what = "no wts.h5.zip in that directory" if path.is_dir() else "does not exist"
-            source = provenance[f"{mode}.{field}"].describe()
-            raise SettingsError(f"{mode}.{field}={str(path)!r} (from {source}): {what}")
+    """Check the input that ``_infer_from_data`` does not read: validation data or the bundle."""
+    field = "test_data_file" if mode == "training" else "model_path"
+    path = values[mode].get(field)
+    if path is None:
+        return
+    path = Path(path)
+    if field == "model_path" and path.is_dir():
+        exists, what = (path / "wts.h5.zip").is_file(), "no wts.h5.zip in that directory"
+    else:
+        exists, what = path.is_file(), "does not exist"
+    if not exists:
+        source = provenance[f"{mode}.{field}"].describe()
+        raise SettingsError(f"{mode}.{field}={str(path)!r} (from {source}): {what}")
 
 
 def _model_from_bundle(values: dict, provenance: dict) -> None:
