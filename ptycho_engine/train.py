@@ -99,7 +99,7 @@ def train(
     if execution.seed is not None:
         L.seed_everything(execution.seed, workers=True, verbose=False)  # before any draw or weight
     train_data = load_diffraction(config.train_data_file)
-    scan = _group(train_data, config, execution)
+    scan = group_for_training(train_data, config, execution)
     validation = _validation(config, execution, scan.input_scale)
     probe, q = prepare_probe(train_data.probe, config)
     module = PinnModule(config.model, config, probe, photon_scale(config.nphotons, config.model.N))
@@ -129,13 +129,14 @@ def _check_outputs(output_dir: Path, last: Path, *, resume: bool, overwrite: boo
                           "or --resume to continue its training")
 
 
-def _group(data: DiffractionData, config: TrainingConfig, execution, *, input_scale=None,
-           n_groups: int | None = ...) -> GroupedScan:
+def group_for_training(data: DiffractionData, config: TrainingConfig, execution, *,
+                       input_scale: float | None = None, n_groups: int | None = None) -> GroupedScan:
+    """Group ``data`` with the sampling settings of ``config`` (``n_groups`` overrides them)."""
     seed = config.subsample_seed if config.subsample_seed is not None else execution.seed
     needs_truth = config.realspace_weight > 0 or config.model.model_type == "supervised"
     return group_scan(
         data, gridsize=config.model.gridsize, neighbor_count=config.neighbor_count,
-        n_groups=config.n_groups if n_groups is ... else n_groups, n_subsample=config.n_subsample,
+        n_groups=config.n_groups if n_groups is None else n_groups, n_subsample=config.n_subsample,
         seed=seed, sequential=config.sequential_sampling,
         enable_oversampling=config.enable_oversampling, neighbor_pool_size=config.neighbor_pool_size,
         input_scale=input_scale, with_truth=needs_truth,
@@ -147,7 +148,7 @@ def _validation(config: TrainingConfig, execution, input_scale: float) -> Groupe
         return None
     data = load_diffraction(config.test_data_file)
     groups = min(config.n_groups, data.n_positions)
-    return _group(data, config, execution, input_scale=input_scale, n_groups=groups)
+    return group_for_training(data, config, execution, input_scale=input_scale, n_groups=groups)
 
 
 def _loaders(scan, validation, config, execution, dataloader_kwargs) -> list[Any]:

@@ -8,7 +8,7 @@ import torch
 from ptycho_engine.data.npz import load_diffraction
 from ptycho_engine.module import PinnModule
 from ptycho_engine.optim import build_optimizer
-from ptycho_engine.train import _group, prepare_probe
+from ptycho_engine.train import group_for_training, prepare_probe
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 from tests.engine.simdata import simulated_files
 
@@ -20,7 +20,7 @@ def _setup(**training):
     config = TrainingConfig(model=ModelConfig(gridsize=training.pop("gridsize", 1), n_filters_scale=1),
                             train_data_file=train_file, nphotons=1e6, n_groups=32, **training)
     data = load_diffraction(train_file)
-    scan = _group(data, config, EXECUTION)
+    scan = group_for_training(data, config, EXECUTION)
     probe, _ = prepare_probe(data.probe, config)
     torch.manual_seed(0)
     return PinnModule(config.model, config, probe, photon_scale=math.sqrt(1e6) / 32), scan
@@ -101,7 +101,7 @@ def test_one_patch_per_group_is_seen_at_each_offset():
     config = TrainingConfig(model=ModelConfig(gridsize=2, object_big=False, n_filters_scale=1),
                             train_data_file=train_file, n_groups=8)
     data = load_diffraction(train_file)
-    scan = _group(data, config, EXECUTION)
+    scan = group_for_training(data, config, EXECUTION)
     probe, _ = prepare_probe(data.probe, config)
     module = PinnModule(config.model, config, probe, photon_scale=10.0)
     patches = module(scan.diffraction[:2])

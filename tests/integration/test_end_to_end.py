@@ -62,7 +62,7 @@ def test_train_save_load_infer(tmp_path: Path, gridsize: int):
         assert torch.equal(result.module.eval()(x), bundle.module(x))
 
     untrained = _untrained(result.bundle_path)
-    scan = training._group(data, config, EXECUTION)
+    scan = training.group_for_training(data, config, EXECUTION)
     assert _nll(bundle, scan) < _nll(untrained, scan) - NLL_MARGIN
     if gridsize == 1:
         ours, baseline = _ssim(bundle, data), _ssim(untrained, data)
