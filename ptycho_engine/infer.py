@@ -18,7 +18,6 @@ from ptycho_engine.data.dataset import group_scan
 from ptycho_engine.data.npz import DiffractionData
 from ptycho_engine.errors import EngineError
 from ptycho_engine.module import PinnModule
-from ptycho_engine.physics.forward import tie_overlaps
 from ptycho_engine.stitch import Stitcher, canvas_frame, probe_weight
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig, resolve_execution
 
@@ -58,8 +57,8 @@ class LoadedBundle:
         """
         device = next(self.module.parameters()).device
         patches = self.module(x.to(device, torch.float32))
-        if positions is not None and patches.shape[1] > 1:
-            patches = tie_overlaps(patches, positions.reshape(*positions.shape[:2], 2).to(device).float())
+        if positions is not None:
+            patches = self.module.tie(patches, positions.reshape(*positions.shape[:2], 2).to(device).float())
         return patches.to(torch.complex64)
 
 
@@ -137,11 +136,9 @@ def reconstruct(
         tick = time.perf_counter()
         x = scan.diffraction[first:first + batch].to(device, non_blocking=True)
         offsets = scan.offsets[first:first + batch].to(device)
-        patches = bundle.module(x)  # (b, C_out, N, N)
+        patches = bundle.module.tie(bundle.module(x), offsets)  # (b, C_out, N, N)
         where = positions[first:first + batch]  # (b, C, 2)
-        if patches.shape[1] > 1:
-            patches = tie_overlaps(patches, offsets)
-        elif where.shape[1] > 1:
+        if patches.shape[1] < where.shape[1]:
             where = where.mean(dim=1, keepdim=True)  # one patch per group, at its centre
         _synchronise(device)
         timings["predict_s"] += time.perf_counter() - tick

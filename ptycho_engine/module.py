@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ptycho_engine.network import build_generator
-from ptycho_engine.physics.forward import forward_amplitude
+from ptycho_engine.physics.forward import forward_amplitude, tie_overlaps
 from ptycho_engine.physics.losses import amplitude_mae, poisson_nll, realspace_mae
 from ptycho_engine.physics.shift import extract_group
 from ptycho_settings import ModelConfig, TrainingConfig
@@ -63,17 +63,20 @@ class PinnModule(L.LightningModule):
         """Object patches (B, C_out, N, N), complex, from normalised amplitudes (B, C, N, N)."""
         return self.generator(diffraction * torch.exp(-self.log_scale))
 
+    def tie(self, patches: Tensor, offsets: Tensor) -> Tensor:
+        """Tie a group's per-channel patches through their overlaps (object_big), as the
+        physics sees them; one patch per group, or one channel, is returned as it is."""
+        return tie_overlaps(patches, offsets) if patches.shape[1] > 1 else patches
+
     def predict_amplitude(self, patches: Tensor, offsets: Tensor) -> Tensor:
         """Predicted normalised amplitudes (B, C, N, N) of object patches, through the physics."""
         with torch.autocast(device_type=self.device.type, enabled=False):
             patches = patches.to(torch.complex64)
             offsets = offsets.float()
+            tie = offsets if patches.shape[1] > 1 else None  # as in :meth:`tie`
             if patches.shape[1] == 1 and offsets.shape[1] > 1:
                 # one patch per group (object_big false): each channel sees it at its offset
                 patches = extract_group(patches[:, 0], offsets, patches.shape[-1])  # (B, C, N, N)
-                tie = None
-            else:
-                tie = offsets if offsets.shape[1] > 1 else None
             amplitude = forward_amplitude(
                 patches, self.probe, offsets=tie,
                 smoothing_sigma_px=self.model_config.gaussian_smoothing_sigma,
