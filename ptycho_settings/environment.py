@@ -34,7 +34,7 @@ def read_environment(
         different values.
     """
     wanted = field_section(mode)
-    known = field_section("any")
+    known = {name.lower(): name for name in field_section("any")}
     found: dict[str, dict[str, tuple[object, str]]] = {}
     for variable, text in sorted(environ.items()):
         if not variable.startswith(PREFIX):
@@ -55,12 +55,12 @@ def read_environment(
 
 
 def _target(variable: str, known: Mapping[str, str]) -> tuple[str | None, str]:
+    """``known`` maps lower-case field names to field names."""
     if variable in ENV_SHORT_NAMES:
         return ENV_SHORT_NAMES[variable]
     field = variable[len(PREFIX):].lower()
-    by_lower = {name.lower(): name for name in known}
-    if field in by_lower:
-        return None, by_lower[field]
+    if field in known:
+        return None, known[field]
     hints = closest_field_names(field)
     hint = f"; did you mean {env_name(hints[0])}?" if hints else ""
     deprecated = {old.lower(): old for old in alias_section("any")}

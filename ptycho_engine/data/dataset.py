@@ -86,14 +86,14 @@ def group_scan(
     """
     check_enough_positions(data, gridsize=gridsize)
     kept = subsample_positions(data.n_positions, n_subsample, seed)  # (M',)
-    xy = data.positions_xy[kept]  # (M', 2)
+    all_xy = data.positions_xy  # (M, 2); a property that stacks x and y on every call
     local = group_positions(
-        xy, gridsize=gridsize, neighbor_count=neighbor_count, n_groups=n_groups, seed=seed,
+        all_xy[kept], gridsize=gridsize, neighbor_count=neighbor_count, n_groups=n_groups, seed=seed,
         sequential=sequential, enable_oversampling=enable_oversampling,
         neighbor_pool_size=neighbor_pool_size,
     )  # (B, C) into kept
     indices = kept[local]  # (B, C) into the scan
-    _, offsets = group_offsets(data.positions_xy, indices)  # (B, C, 2)
+    _, offsets = group_offsets(all_xy, indices)  # (B, C, 2)
     if input_scale is None:
         input_scale = input_normalisation(data.diffraction[np.unique(indices)])
     patterns = torch.from_numpy(data.diffraction[indices]) * input_scale  # (B, C, N, N)
@@ -101,7 +101,7 @@ def group_scan(
     return GroupedScan(
         diffraction=patterns.float(),
         offsets=torch.from_numpy(offsets).float(),
-        positions=data.positions_xy[indices],
+        positions=all_xy[indices],
         indices=indices,
         input_scale=float(input_scale),
         truth=truth,
