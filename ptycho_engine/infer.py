@@ -129,7 +129,7 @@ def reconstruct(
     bundle.to(device)
     origin, shape = canvas_frame(scan.positions, model.N)
     stitcher = Stitcher(shape, origin, probe_weight(bundle.module.probe.detach()).to(device))
-    batch = execution.inference_batch_size or bundle.training.batch_size * 4
+    batch = inference_batch_size(execution, bundle.training)
     positions = torch.from_numpy(scan.positions)
     timings = {"predict_s": 0.0, "stitch_s": 0.0}
     for first in _batches(scan.n_groups, batch, progress):
@@ -150,6 +150,11 @@ def reconstruct(
     timings["total_s"] = time.perf_counter() - start
     return Reconstruction(obj.cpu().numpy(), origin, data.xcoords.copy(), data.ycoords.copy(),
                           weights.cpu().numpy(), timings, scan.n_groups)
+
+
+def inference_batch_size(execution: PyTorchExecutionConfig, training: TrainingConfig) -> int:
+    """Groups per batch without gradients: the setting, else four training batches."""
+    return execution.inference_batch_size or 4 * training.batch_size
 
 
 def _batches(total: int, size: int, progress: bool):

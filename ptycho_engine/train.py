@@ -21,6 +21,7 @@ from ptycho_engine.data.dataset import GroupedScan, group_scan
 from ptycho_engine.data.npz import DiffractionData, load_diffraction
 from ptycho_engine.errors import EngineError
 from ptycho_engine.hardware import probe_hardware
+from ptycho_engine.infer import inference_batch_size
 from ptycho_engine.module import PinnModule
 from ptycho_engine.physics.probe import normalise_probe, soft_disk_mask
 from ptycho_engine.physics.scaling import photon_scale
@@ -158,7 +159,7 @@ def _loaders(scan, validation, config, execution, dataloader_kwargs) -> list[Any
                               drop_last=False, **dataloader_kwargs)
     if validation is None:
         return [train_loader]
-    size = execution.inference_batch_size or config.batch_size
+    size = inference_batch_size(execution, config)
     return [train_loader, DataLoader(TensorDataset(*validation.tensors()), batch_size=size,
                                      shuffle=False, **dataloader_kwargs)]
 
