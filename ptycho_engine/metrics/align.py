@@ -16,9 +16,11 @@ Placement
 
 Region
     Only the scanned region is scored: the bounding box of the scan positions expanded by
-    ``margin_px`` (default ``patch_size / 4``, the well-illuminated centre of the probe rather
-    than its faint rim), intersected with the truth and with the reconstruction's footprint.
-    Unscanned canvas never counts. Regions are half-open pixel bounds ``(x0, y0, x1, y1)``.
+    ``margin_px`` (default :data:`DEFAULT_MARGIN_FRACTION` × ``patch_size``), intersected with
+    the truth and with the reconstruction's footprint. Unscanned canvas never counts. The
+    margin is half the radius of the usual probe support (a disk of diameter N/2): a margin of
+    the full radius N/4 would reach the probe's faint rim, which the data barely constrain and
+    which reconstructions leave empty, so the scores would measure the rim, not the object. Regions are half-open pixel bounds ``(x0, y0, x1, y1)``.
 
 Ambiguities
     Ptychography recovers the object only up to a global phase, a linear phase ramp (a shift
@@ -63,6 +65,9 @@ _REGISTRATION_UPSAMPLE = 50
 _REGISTRATION_MAX_STEPS = 10
 # Tukey fraction tapered before correlating: edges of the crop are not periodic.
 _REGISTRATION_TAPER = 0.5
+
+DEFAULT_MARGIN_FRACTION = 1 / 8
+"""Default margin of the scored region around the scan positions, as a fraction of N."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,7 +147,7 @@ def scanned_region(
     positions_xy : ndarray of shape (M, 2)
         ``[x, y]`` patch centres in the truth frame.
     patch_size : int
-        N; the default margin is ``N / 4``.
+        N; the default margin is ``N / 8``.
     margin_px : float, optional
         Expansion of the bounding box on every side, in pixels.
     bounds : (x0, y0, x1, y1)
@@ -156,7 +161,7 @@ def scanned_region(
     pos = np.asarray(positions_xy, dtype=np.float64).reshape(-1, 2)
     if pos.shape[0] == 0:
         raise ValueError("positions_xy is empty; the scanned region is undefined")
-    margin = patch_size / 4 if margin_px is None else float(margin_px)
+    margin = DEFAULT_MARGIN_FRACTION * patch_size if margin_px is None else float(margin_px)
     low, high = pos.min(axis=0) - margin, pos.max(axis=0) + margin  # [x, y] each
     x0 = max(math.ceil(low[0] - 1e-9), bounds[0])
     y0 = max(math.ceil(low[1] - 1e-9), bounds[1])

@@ -188,7 +188,8 @@ def evaluate_reconstruction(
     patch_size : int
         Patch size N.
     margin_px : float, optional
-        Margin around the scan bounding box; default ``patch_size / 4``.
+        Margin around the scan bounding box; default ``patch_size / 8`` (see
+        ``ptycho_engine.metrics.align``).
     register : bool
         Refine ``origin`` by sub-pixel phase cross-correlation before cropping.
 

@@ -2,7 +2,7 @@
 
 ``TRUTH`` is an (80, 96) smooth complex object that :func:`analytic_object` can evaluate
 exactly at any sub-pixel grid; ``POSITIONS`` span x 35..59 and y 30..46, so with N = 16 the
-scored region is ``REGION = (31, 26, 64, 51)`` (x 31..63, y 26..50).
+scored region is ``REGION = (33, 28, 62, 49)`` (x 33..61, y 28..48; margin N/8 = 2).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 N = 16
-REGION = (31, 26, 64, 51)
+REGION = (33, 28, 62, 49)
 
 
 def analytic_object(rows: np.ndarray, cols: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -47,10 +47,10 @@ def test_near_integer_origin_is_not_resampled():
     np.testing.assert_array_equal(canvas[10:40, 20:60], recon)
 
 
-def test_scanned_region_is_the_bounding_box_plus_quarter_patch():
+def test_scanned_region_is_the_bounding_box_plus_an_eighth_of_the_patch():
     positions = np.array([[20.0, 30.0], [40.0, 35.0], [30.0, 50.0]])
     region = scanned_region(positions, patch_size=16, bounds=(0, 0, 100, 100))
-    assert region == (16, 26, 45, 55)  # x 16..44, y 26..54 inclusive
+    assert region == (18, 28, 43, 53)  # x 18..42, y 28..52 inclusive: margin N/8 = 2
     assert scanned_region(positions, patch_size=16, margin_px=0, bounds=(0, 0, 100, 100)) == (
         20, 30, 41, 51,
     )
@@ -58,7 +58,7 @@ def test_scanned_region_is_the_bounding_box_plus_quarter_patch():
 
 def test_scanned_region_is_clipped_and_empty_overlap_raises():
     positions = np.array([[5.0, 5.0], [60.0, 60.0]])
-    assert scanned_region(positions, patch_size=16, bounds=(10, 0, 50, 40)) == (10, 1, 50, 40)
+    assert scanned_region(positions, patch_size=16, bounds=(10, 0, 50, 40)) == (10, 3, 50, 40)
     with pytest.raises(ValueError, match="does not overlap"):
         scanned_region(positions, patch_size=8, bounds=(70, 70, 90, 90))
 
@@ -107,5 +107,5 @@ def test_align_without_registration_reports_no_shift_and_crops_the_region():
     )
     assert aligned.registration_shift_px is None
     assert aligned.region == REGION
-    assert aligned.reconstruction.shape == aligned.truth.shape == (25, 33)
-    np.testing.assert_allclose(aligned.reconstruction, TRUTH[26:51, 31:64], atol=1e-12)
+    assert aligned.reconstruction.shape == aligned.truth.shape == (21, 29)
+    np.testing.assert_allclose(aligned.reconstruction, TRUTH[28:49, 33:62], atol=1e-12)

@@ -62,7 +62,7 @@ def test_only_the_scanned_region_counts():
     garbage_recon, garbage_truth = recon.copy(), TRUTH.copy()
     rng = np.random.default_rng(0)
     outside = np.ones(TRUTH.shape, bool)
-    outside[26:51, 31:64] = False
+    outside[28:49, 33:62] = False
     garbage_truth[outside] = 5 * rng.standard_normal(outside.sum())
     outside_recon = outside[15:75, 20:84]
     garbage_recon[outside_recon] = rng.standard_normal(outside_recon.sum()) * 1j
@@ -98,7 +98,7 @@ def test_constant_baseline_scores_well_below_a_good_reconstruction():
     assert baseline.phase.ssim < good.phase.ssim - 0.5
     assert baseline.amplitude.mae > 3 * good.amplitude.mae
     # The best constant amplitude is the least-squares one, about the mean truth amplitude.
-    crop = np.abs(truth[26:51, 31:64])
+    crop = np.abs(truth[28:49, 33:62])
     assert baseline.amplitude_scale == pytest.approx(np.sum(crop) / crop.size, rel=1e-9)
 
 
@@ -137,7 +137,7 @@ def test_to_dict_is_json_ready_with_the_documented_layout():
 
 def test_result_arrays_are_read_only_and_shaped_like_the_region():
     result = evaluate(TRUTH)
-    assert result.aligned_reconstruction.shape == result.aligned_truth.shape == (25, 33)
+    assert result.aligned_reconstruction.shape == result.aligned_truth.shape == (21, 29)
     k = len(result.frc_frequencies)
     assert result.frc_correlation.shape == result.frc_half_bit_threshold.shape == (k,)
     with pytest.raises(ValueError):
