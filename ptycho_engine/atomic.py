@@ -9,6 +9,7 @@ one.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -92,6 +93,32 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool)
     with atomic_output(path, overwrite=overwrite) as temporary:
         temporary.write_bytes(data)
     return Path(path)
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that killed writers of ``path`` left behind.
+
+    A process killed (SIGKILL, power loss) inside :func:`atomic_output` cannot remove its
+    temporary file; the final name is never damaged, but the hidden file stays. Call this
+    only where no other process is writing ``path`` at the same time.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The final file whose temporaries (``.<name>.*.tmp`` beside it) are removed.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    path = Path(path)
+    removed = []
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+            removed.append(stale)
+    return removed
 
 
 def _commit(temporary: Path, path: Path, *, overwrite: bool) -> None:

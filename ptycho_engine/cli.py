@@ -2,7 +2,8 @@
 
 Each subcommand module registers its parser and a handler ``handler(args) -> int``. Handlers
 import the heavy engine modules themselves, so ``ptycho config …`` never imports torch.
-Any ``SettingsError`` or ``EngineError`` becomes one line on stderr and exit status 2.
+Any ``SettingsError`` or ``EngineError``, and any ``OSError`` or ``MemoryError`` (problems of
+the machine, not bugs), becomes one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import sys
 import warnings
 
-from ptycho_engine import cli_data, cli_demo, cli_infer, cli_simulate, cli_train
+from ptycho_engine import cli_data, cli_demo, cli_infer, cli_reconstruct, cli_simulate, cli_train
 from ptycho_engine.errors import EngineError
 from ptycho_settings import cli as settings_cli
 from ptycho_settings.errors import SettingsError
@@ -20,6 +21,7 @@ _REGISTRARS = (
     cli_demo.register,
     cli_train.register,
     cli_infer.register,
+    cli_reconstruct.register,
     cli_simulate.register,
     cli_data.register,
     settings_cli.register,
@@ -53,6 +55,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except (SettingsError, EngineError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        # The file system refused (permissions, a full disk, a file that vanished): the user
+        # can fix that, so it gets one line like any other bad input, not a traceback.
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory; use a smaller data file or a smaller inference_batch_size",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

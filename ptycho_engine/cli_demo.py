@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ptycho_engine.cli_engine import add_console_flags, configure_console, require_engine
@@ -32,7 +33,15 @@ def run(args: argparse.Namespace) -> int:
     execution = PyTorchExecutionConfig()
     if args.quiet:
         execution = execution.model_copy(update={"enable_progress_bar": False})
-    result = run_demo(args.output_dir, overwrite=args.overwrite, execution=execution)
+    from ptycho_engine.interrupt import TrainingInterrupted, stop_on_signals
+
+    try:
+        with stop_on_signals():
+            result = run_demo(args.output_dir, overwrite=args.overwrite, execution=execution)
+    except TrainingInterrupted as stop:
+        print(f"demo stopped by {stop.signal_name}; every file it wrote is complete; run "
+              "`ptycho demo --overwrite` to start again", file=sys.stderr)
+        return stop.exit_status  # 130 for SIGINT, 143 for SIGTERM
     print(summary_table(result))
     print()
     for label, path in result.files.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ptycho_engine.cli_engine import add_console_flags, configure_console, require_engine
 from ptycho_settings.flags import add_settings_arguments, typed_flags
@@ -14,7 +15,8 @@ def register(subparsers) -> None:
         "train", help="train PtychoPINN on diffraction data",
         description="Train on --train-data-file and write OUTPUT_DIR/wts.h5.zip, checkpoints, "
         "metrics and a loss curve. Every setting is a flag; see docs/configuration.md.")
-    parser.add_argument("--resume", action="store_true", help="continue from checkpoints/last.ckpt")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from checkpoints/last.ckpt (after a stop, kill or crash)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     add_console_flags(parser)
     add_settings_arguments(parser, "training")
@@ -27,15 +29,24 @@ def run_train(args: argparse.Namespace) -> int:
 
     resolved = create_training_config(args.config, flags=typed_flags(args))
     require_engine()
-    from ptycho_engine.train import train
+    from ptycho_engine.interrupt import TrainingInterrupted, stop_on_signals
+    from ptycho_engine.train import last_checkpoint_path, train
 
     configure_console(args)  # after importing Lightning, which sets its own log level
 
     execution = resolved.execution
     if args.quiet:
         execution = execution.model_copy(update={"enable_progress_bar": False})
-    result = train(resolved.config, execution, provenance=resolved.provenance,
-                   resume=args.resume, overwrite=args.overwrite)
+    try:
+        with stop_on_signals():
+            result = train(resolved.config, execution, provenance=resolved.provenance,
+                           resume=args.resume, overwrite=args.overwrite)
+    except TrainingInterrupted as stop:
+        last = last_checkpoint_path(resolved.config.output_dir)
+        if stop.checkpoint is None and args.resume and last.is_file():
+            stop.checkpoint = last  # stopped before training resumed from it
+        print(stop.describe(), file=sys.stderr)
+        return stop.exit_status  # 130 for SIGINT, 143 for SIGTERM
     if result.bundle_path is None:
         return 0  # not rank 0: rank 0 reports
     losses = result.history.get("train_loss", [])

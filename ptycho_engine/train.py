@@ -1,6 +1,9 @@
 """The training workflow: data → groups → PinnModule → Trainer.fit → model bundle.
 
-``train(config, execution)`` is the Python twin of ``ptycho train``. Only rank 0 writes.
+``train(config, execution)`` is the Python twin of ``ptycho train``. Only rank 0 writes, and
+every file appears whole or not at all (docs/reliability.md). The order of the training
+batches depends only on the seed and the epoch, so a run resumed from a checkpoint sees
+the batches the uninterrupted run would have seen.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from ptycho_engine.data.npz import DiffractionData, load_diffraction
 from ptycho_engine.errors import EngineError
 from ptycho_engine.hardware import probe_hardware
 from ptycho_engine.infer import inference_batch_size
+from ptycho_engine.interrupt import TrainingInterrupted
 from ptycho_engine.module import PinnModule
 from ptycho_engine.physics.probe import normalise_probe, soft_disk_mask
 from ptycho_engine.physics.scaling import photon_scale
+from ptycho_engine.sampling import EpochSampler
 from ptycho_engine.trainer import build_trainer
 from ptycho_settings import (
     PyTorchExecutionConfig,
@@ -83,18 +88,28 @@ def train(
     provenance : mapping, optional
         Sources of the settings, stored in the bundle.
     resume : bool
-        Continue from ``<output_dir>/checkpoints/last.ckpt``.
+        Continue from ``<output_dir>/checkpoints/last.ckpt`` (saved at every epoch end); with
+        the same settings and ``deterministic=true`` the result is the uninterrupted run's.
     overwrite : bool
-        Replace an existing bundle in ``output_dir``.
+        Replace an existing bundle in ``output_dir``, or start again beside the checkpoints of
+        a run that wrote none. Without it, and without ``resume``, either is refused.
     callbacks : sequence of lightning.Callback
         Extra callbacks (progress reporting, timing).
+
+    Raises
+    ------
+    NonFiniteLossError
+        The loss became NaN or infinite; no bundle is written, the last good checkpoint stays.
+    TrainingInterrupted
+        A signal arrived inside :func:`ptycho_engine.interrupt.stop_on_signals`; it carries
+        the epoch and the last checkpoint.
     """
     _check_backend(config)
     if config.train_data_file is None:
         raise EngineError("training.train_data_file is required: pass --train-data-file FILE")
     execution = execution or PyTorchExecutionConfig()
     output_dir = Path(config.output_dir)
-    last = output_dir / "checkpoints" / "last.ckpt"
+    last = last_checkpoint_path(output_dir)
     _check_outputs(output_dir, last, resume=resume, overwrite=overwrite)
     resolved = resolve_execution(execution, probe_hardware())
     if execution.seed is not None:
@@ -105,14 +120,36 @@ def train(
     probe, q = prepare_probe(train_data.probe, config)
     module = PinnModule(config.model, config, probe, photon_scale(config.nphotons, config.model.N))
     history = LossHistory()
+    stop_on_nan = StopOnNonFiniteLoss(check_every_n_steps=execution.log_every_n_steps)
     trainer = build_trainer(execution, resolved, output_dir=output_dir, max_epochs=config.nepochs,
                             has_validation=validation is not None,
-                            callbacks=[history, StopOnNonFiniteLoss(), *callbacks])
+                            callbacks=[history, stop_on_nan, *callbacks])
     loaders = _loaders(scan, validation, config, execution, resolved.dataloader_kwargs)
-    trainer.fit(module, *loaders, ckpt_path=str(last) if resume else None)
+    try:
+        trainer.fit(module, *loaders, ckpt_path=str(last) if resume else None)
+    except TrainingInterrupted as stop:
+        stop.epoch, stop.max_epochs = trainer.current_epoch + 1, config.nepochs
+        stop.checkpoint = _saved_checkpoint(trainer)
+        raise
     if not trainer.is_global_zero:
         return TrainingResult(output_dir, None, None, None, None)
-    return _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q, history)
+    try:
+        return _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q,
+                              history, overwrite=overwrite or resume)
+    except TrainingInterrupted as stop:
+        stop.writing_outputs, stop.checkpoint = True, _saved_checkpoint(trainer)
+        raise
+
+
+def last_checkpoint_path(output_dir: str | Path) -> Path:
+    """Return ``<output_dir>/checkpoints/last.ckpt``, the checkpoint ``--resume`` continues."""
+    return Path(output_dir) / "checkpoints" / "last.ckpt"
+
+
+def _saved_checkpoint(trainer: L.Trainer) -> Path | None:
+    # The checkpoint this run wrote or resumed from; an older file of another run is not it.
+    saved = getattr(trainer.checkpoint_callback, "last_model_path", "")
+    return Path(saved) if saved and Path(saved).is_file() else None
 
 
 def _check_backend(config: TrainingConfig) -> None:
@@ -128,6 +165,9 @@ def _check_outputs(output_dir: Path, last: Path, *, resume: bool, overwrite: boo
     if not resume and not overwrite and (output_dir / BUNDLE_NAME).exists():
         raise EngineError(f"{output_dir / BUNDLE_NAME} exists; pass --overwrite to replace it "
                           "or --resume to continue its training")
+    if not resume and not overwrite and last.is_file():
+        raise EngineError(f"{last} exists from an earlier run that wrote no bundle; pass --resume "
+                          "to continue it or --overwrite to start again")
 
 
 def group_for_training(data: DiffractionData, config: TrainingConfig, execution, *,
@@ -153,18 +193,22 @@ def _validation(config: TrainingConfig, execution, input_scale: float) -> Groupe
 
 
 def _loaders(scan, validation, config, execution, dataloader_kwargs) -> list[Any]:
-    generator = torch.Generator().manual_seed(execution.seed) if execution.seed is not None else None
+    # Our samplers deal the groups out to the processes themselves (Lightning's
+    # DistributedSampler would shuffle a second time; build_trainer turns it off).
+    sampler = EpochSampler(scan.n_groups, seed=execution.seed,
+                           shuffle=not config.sequential_sampling)
     train_loader = DataLoader(TensorDataset(*scan.tensors()), batch_size=config.batch_size,
-                              shuffle=not config.sequential_sampling, generator=generator,
-                              drop_last=False, **dataloader_kwargs)
+                              sampler=sampler, drop_last=False, **dataloader_kwargs)
     if validation is None:
         return [train_loader]
     size = inference_batch_size(execution, config)
+    in_order = EpochSampler(validation.n_groups, seed=0, shuffle=False)
     return [train_loader, DataLoader(TensorDataset(*validation.tensors()), batch_size=size,
-                                     shuffle=False, **dataloader_kwargs)]
+                                     sampler=in_order, **dataloader_kwargs)]
 
 
-def _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q, history) -> TrainingResult:
+def _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q, history, *,
+                   overwrite: bool) -> TrainingResult:
     from ptycho_engine.bundle import write_bundle
     from ptycho_engine.loss_curve import save_loss_curve
 
@@ -178,10 +222,10 @@ def _write_outputs(trainer, module, config, execution, resolved, provenance, sca
               "group_indices": scan.indices.astype(np.int64)}
     bundle = write_bundle(output_dir, weights={"diffraction_to_obj": _weights(module)},
                           probe=module.probe.detach().cpu().numpy(), scaling=scaling,
-                          params=params, settings=settings, extras=extras, overwrite=True)
+                          params=params, settings=settings, extras=extras, overwrite=overwrite)
     curve = save_loss_curve(output_dir / "loss_curve.png", history.history)
     metrics = _metrics_file(trainer)
-    last = output_dir / "checkpoints" / "last.ckpt"
+    last = last_checkpoint_path(output_dir)
     return TrainingResult(output_dir, bundle, last if last.exists() else None, metrics, curve,
                           dict(history.history), module.intensity_scale, trainer.current_epoch, module)
 

@@ -2,11 +2,13 @@
 
 Every ``Trainer`` argument is passed (defaults included), so stray ``PL_TRAINER_*``
 environment variables, which Lightning reads for arguments left unset, cannot change a run.
+Checkpoints and CSV metrics are written atomically (:mod:`ptycho_engine.lightning_io`).
 """
 
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
 from ptycho_engine.errors import EngineError
+from ptycho_engine.lightning_io import AtomicCheckpointIO, AtomicCSVLogger
 from ptycho_settings import PyTorchExecutionConfig, ResolvedExecution
 
 
@@ -36,6 +39,9 @@ def build_trainer(
             dirpath=output_dir / "checkpoints", filename="epoch={epoch:03d}-" + monitor + "={" + monitor + ":.5g}",
             auto_insert_metric_name=False, monitor=monitor, mode=execution.checkpoint_mode,
             save_top_k=execution.checkpoint_save_top_k, save_last=True,
+            # always `last.ckpt`: with the counter, a new run beside an old last.ckpt writes
+            # last-v1.ckpt, and --resume would then continue the old run
+            enable_version_counter=False,
         ))
     if execution.early_stop_patience is not None:
         all_callbacks.append(EarlyStopping(monitor=monitor, mode=execution.checkpoint_mode,
@@ -45,6 +51,12 @@ def build_trainer(
     arguments.update(
         max_epochs=max_epochs, callbacks=all_callbacks, default_root_dir=str(output_dir),
         logger=build_logger(execution, output_dir), num_sanity_val_steps=0,
+        plugins=[AtomicCheckpointIO()],
+        # train.py's samplers deal the data out to the processes (ptycho_engine.sampling)
+        use_distributed_sampler=False,
+        # BatchNorm statistics over the global batch, so W processes compute what one does;
+        # torch's SyncBatchNorm runs on GPUs only (CPU processes normalise per process)
+        sync_batchnorm=resolved.world_size > 1 and resolved.device == "cuda",
     )
     return L.Trainer(**arguments)
 
@@ -62,9 +74,7 @@ def build_logger(execution: PyTorchExecutionConfig, output_dir: Path):
     if execution.logger == "none":
         return False
     if execution.logger == "csv":
-        from lightning.pytorch.loggers import CSVLogger
-
-        return CSVLogger(save_dir=str(root), name=name)
+        return AtomicCSVLogger(save_dir=str(root), name=name)
     if execution.logger == "tensorboard":
         _require("tensorboard", "tensorboard")
         from lightning.pytorch.loggers import TensorBoardLogger
@@ -73,7 +83,13 @@ def build_logger(execution: PyTorchExecutionConfig, output_dir: Path):
     _require("mlflow", "mlflow")
     from lightning.pytorch.loggers import MLFlowLogger
 
-    uri = execution.mlflow_tracking_uri or (output_dir / "mlruns").resolve().as_uri()
+    uri = execution.mlflow_tracking_uri
+    if uri is None:
+        uri = (output_dir / "mlruns").resolve().as_uri()
+        # MLflow 3 refuses its (deprecated) file store unless this is set; a local store in
+        # the output folder is what a run without a tracking server asked for. A user's own
+        # setting of the variable is respected.
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     return MLFlowLogger(experiment_name=name, tracking_uri=uri)
 
 

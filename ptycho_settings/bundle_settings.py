@@ -10,9 +10,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from ptycho_settings.data_summary import ZIP_READ_ERRORS
 from ptycho_settings.errors import SettingsError
 
 _LIMIT = 16 * 1024 * 1024  # bytes: settings.json is a few kB
+_PICKLE_SUFFIXES = (".dill", ".pth", ".pt", ".pkl", ".pickle")  # as the engine's bundle reader
 
 
 def read_bundle_settings(path: Path) -> dict[str, Any]:
@@ -24,12 +26,27 @@ def read_bundle_settings(path: Path) -> dict[str, Any]:
             if info.file_size > _LIMIT:
                 raise SettingsError(f"{archive_path}: settings.json is implausibly large")
             with archive.open(info) as member:
-                data = json.loads(member.read(_LIMIT + 1))
+                text = member.read(_LIMIT + 1)
+    except SettingsError:
+        raise
     except KeyError as error:
-        raise SettingsError(f"{archive_path}: not a model bundle of this tool (no settings.json); "
-                            "legacy bundles must be converted") from error
-    except (zipfile.BadZipFile, OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SettingsError(f"{archive_path}: cannot read the bundle ({error})") from error
+        raise SettingsError(f"{archive_path}: not a model bundle of this tool (no settings.json)"
+                            f"{_legacy_hint(archive.namelist())}") from error
+    except ZIP_READ_ERRORS as error:
+        raise SettingsError(f"{archive_path}: not a readable zip archive (truncated or "
+                            f"corrupt?): {error}") from error
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise SettingsError(f"{archive_path}: settings.json is not valid JSON: {error}") from error
     if not isinstance(data, dict):
         raise SettingsError(f"{archive_path}: settings.json is not an object")
     return data
+
+
+def _legacy_hint(names: list[str]) -> str:
+    pickles = [name for name in names if name.lower().endswith(_PICKLE_SUFFIXES)]
+    if not pickles:
+        return "; legacy bundles must be converted"
+    return (f"; it is a legacy bundle holding pickles ({', '.join(pickles[:3])}), which are never "
+            "loaded because unpickling can run arbitrary code; re-train with this tool")

@@ -2,18 +2,30 @@
 
 numpy is imported inside the functions so that ``import ptycho_settings`` stays light. Files
 are opened with ``allow_pickle=False``: an object array (an upstream ``_metadata``) is skipped.
+``open_npz`` and ``npy_header`` are the safe first steps of reading any NPZ file; the engine's
+loader uses them too, so a broken file is described in the same words by both layers.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import struct
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ptycho_settings.errors import SettingsError
+
+# What zipfile and numpy raise for a damaged archive or member: bad headers and CRCs, unknown
+# compression methods, encryption flags, short reads.
+ZIP_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError,
+                   NotImplementedError, RuntimeError, struct.error, zlib.error)
+_NPY_MAGIC = b"\x93NUMPY"
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
@@ -40,20 +52,19 @@ class DataSummary:
 
 def summarise_data_file(path: Path) -> DataSummary:
     """Read the probe size and the photon count of an NPZ file without loading its frames."""
-    import numpy as np
-
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise SettingsError(f"data file {path} cannot be read as NPZ: {error}") from error
-    with archive:
+    with open_npz(path) as archive:
         if "probeGuess" not in archive.files:
             raise SettingsError(f"data file {path} has no `probeGuess`, so N cannot be inferred")
-        probe_shape = _shape(archive, "probeGuess", path)
-        if len(probe_shape) not in (2, 3) or probe_shape[-1] != probe_shape[-2]:
-            raise SettingsError(
-                f"data file {path}: probeGuess has shape {probe_shape}; expected (N, N) or (P, N, N)"
-            )
+        probe_shape, dtype = npy_header(archive, "probeGuess", path)
+        if dtype.hasobject:
+            raise SettingsError(f"{path}: 'probeGuess' is a pickled object array, which is never "
+                                "unpickled; store it as a numeric array")
+        if len(probe_shape) == 3 and probe_shape[2] == 1 != probe_shape[0]:
+            probe_shape = probe_shape[:2]  # the legacy (N, N, 1) layout the loader also reads
+        if len(probe_shape) not in (2, 3) or probe_shape[-1] != probe_shape[-2] or 0 in probe_shape:
+            raise SettingsError(f"data file {path}: probeGuess has shape {probe_shape}; "
+                                "expected (N, N) or (P, N, N)")
+        _check_pattern_size(archive, path, probe_shape[-1])
         metadata = _metadata(archive, path)
         nphotons, key = _nphotons_from_metadata(metadata)
         if nphotons is None and metadata.get("diffraction_units") == "sqrt_counts":
@@ -61,19 +72,95 @@ def summarise_data_file(path: Path) -> DataSummary:
     return DataSummary(path=path, N=int(probe_shape[-1]), nphotons=nphotons, nphotons_key=key)
 
 
-def _shape(archive: Any, key: str, path: Path) -> tuple[int, ...]:
+def _check_pattern_size(archive: Any, path: Path, n: int) -> None:
+    """Refuse patterns of another size than the probe here, before N is inferred from the probe,
+    so that the message names the mismatch rather than an N the data never meant."""
+    key = next((key for key in ("diff3d", "diffraction") if key in archive.files), None)
+    if key is None:
+        return
+    shape, _ = npy_header(archive, key, path)
+    if len(shape) == 3 and shape[1] == shape[2] != n:
+        raise SettingsError(f"{path}: 'probeGuess' is {n}x{n} but the diffraction patterns are "
+                            f"{shape[1]}x{shape[2]}; probe and patterns must share one N x N grid")
+
+
+def open_npz(path: Path, error: type[Exception] = SettingsError) -> Any:
+    """Open an NPZ archive for reading without unpickling, or raise ``error`` saying why not.
+
+    Shared with the engine's loader (which passes its ``DataError``), so that both layers
+    describe a file that is not an NPZ archive in the same words. Only the zip directory is
+    read here; members are read on access.
+    """
+    import numpy as np
+
     try:
-        return tuple(archive[key].shape)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise SettingsError(f"data file {path}: `{key}` cannot be read: {error}") from error
+        with open(path, "rb") as stream:
+            head = stream.read(8)
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, expected an .npz file") from None
+    except OSError as problem:
+        raise error(f"{path}: cannot be read: {problem.strerror or problem}") from None
+    if not head:
+        raise error(f"{path}: is empty (0 bytes), expected an .npz archive")
+    if head.startswith(_NPY_MAGIC):
+        raise error(f"{path}: holds a single .npy array, expected an .npz archive of named arrays")
+    if not head.startswith(b"PK"):
+        # numpy would take these bytes for a pickle and suggest unpickling; never do that.
+        what = "an HDF5 file" if head.startswith(_HDF5_MAGIC) else "not a zip archive"
+        raise error(f"{path}: not a readable NPZ archive: it is {what}; an .npz file is a zip "
+                    "of .npy arrays (numpy.savez)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ZIP_READ_ERRORS as problem:
+        raise error(f"{path}: not a readable NPZ archive (truncated or corrupt?): "
+                    f"{problem}") from None
+
+
+def npy_header(archive: Any, key: str, path: Path, error: type[Exception] = SettingsError):
+    """Return ``(shape, dtype)`` of the array ``key`` of an open NPZ archive, reading no data.
+
+    numpy allocates the array a header describes before reading its data, so a damaged or
+    hostile header could ask for petabytes; a header that claims more bytes than its member
+    holds raises ``error`` instead.
+    """
+    import numpy as np
+
+    name = f"{key}.npy" if f"{key}.npy" in archive.zip.namelist() else key
+    info = archive.zip.getinfo(name)
+    readers = {(1, 0): np.lib.format.read_array_header_1_0,
+               (2, 0): np.lib.format.read_array_header_2_0}
+    try:
+        with archive.zip.open(info) as stream:
+            version = np.lib.format.read_magic(stream)
+            if version not in readers:
+                raise ValueError(f"unsupported .npy format version {version}")
+            shape, _, dtype = readers[version](stream)
+    except ZIP_READ_ERRORS as problem:
+        raise error(f"{path}: '{key}' is not a readable .npy array: {problem}") from None
+    claimed = math.prod(shape) * dtype.itemsize
+    if claimed > info.file_size:
+        raise error(f"{path}: '{key}' claims shape {shape} of {dtype} ({claimed} bytes) but holds "
+                    f"only {info.file_size} bytes; the file is truncated or corrupt")
+    return shape, dtype
+
+
+def _read(archive: Any, key: str, path: Path) -> Any:
+    """Return the array ``key``, or None when it is an object array (never unpickled)."""
+    _, dtype = npy_header(archive, key, path)
+    if dtype.hasobject:
+        return None
+    try:
+        return archive[key]
+    except ZIP_READ_ERRORS as problem:
+        raise SettingsError(f"{path}: '{key}' cannot be read (truncated or corrupt?): "
+                            f"{problem}") from None
 
 
 def _metadata(archive: Any, path: Path) -> dict[str, Any]:
     if "_metadata" not in archive.files:
         return {}
-    try:
-        raw = archive["_metadata"]
-    except ValueError:
+    raw = _read(archive, "_metadata", path)
+    if raw is None:
         warnings.warn(
             f"{path}: `_metadata` is an object array that would need unpickling; skipped",
             UserWarning,
@@ -82,7 +169,7 @@ def _metadata(archive: Any, path: Path) -> dict[str, Any]:
         return {}
     try:
         parsed = json.loads(str(raw.item() if raw.shape == () else raw))
-    except (json.JSONDecodeError, ValueError):
+    except (json.JSONDecodeError, ValueError, AttributeError, RecursionError):
         warnings.warn(f"{path}: `_metadata` is not JSON; skipped", UserWarning, stacklevel=3)
         return {}
     return parsed if isinstance(parsed, dict) else {}
@@ -102,7 +189,8 @@ def _nphotons_from_counts(archive: Any, path: Path) -> float | None:
     key = "diff3d" if "diff3d" in archive.files else "diffraction"
     if key not in archive.files:
         return None
-    frames = np.asarray(archive[key], dtype=np.float64)
-    if frames.ndim != 3 or frames.size == 0:
-        return None
-    return float(np.mean(np.sum(frames**2, axis=(-2, -1))))
+    frames = _read(archive, key, path)
+    if frames is None or frames.dtype.kind not in "iuf" or frames.ndim != 3 or frames.size == 0:
+        return None  # the engine's loader says what is wrong with them
+    nphotons = float(np.mean(np.sum(frames.astype(np.float64) ** 2, axis=(-2, -1))))
+    return nphotons if math.isfinite(nphotons) else None

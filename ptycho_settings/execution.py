@@ -34,6 +34,8 @@ Precision = Literal[
     "transformer-engine", "transformer-engine-float16",
 ]  # fmt: skip
 _SHORT_PRECISION = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed", "64": "64-true"}
+_BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "on": True,
+                  "false": False, "0": False, "no": False, "off": False}
 _HALF_PRECISION = {"16-mixed", "16-true", "transformer-engine-float16"}
 Logger = Literal["csv", "tensorboard", "mlflow", "none"]
 
@@ -190,14 +192,33 @@ class PyTorchExecutionConfig(BaseSettings):
     def _long_precision(cls, value: Any) -> Any:
         return _SHORT_PRECISION.get(str(value), value) if value is not None else value
 
+    # The two union fields are checked whole: pydantic would report a bad value once per
+    # member of the union ("not an integer", "not 'auto'"), two lines for one mistake.
     @field_validator("devices", mode="before")
     @classmethod
     def _positive_devices(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "auto":
+                return value
+            value = int(value) if value.lstrip("-").isdigit() else value
+        if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, bool) or (isinstance(value, int) and value < 1):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError("devices must be a positive count or 'auto'")
         return value
+
+    @field_validator("deterministic", mode="before")
+    @classmethod
+    def _deterministic_choice(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, str | int) else None
+        if text == "warn":
+            return text
+        if text in _BOOLEAN_WORDS:
+            return _BOOLEAN_WORDS[text]
+        raise ValueError("deterministic must be true, false or 'warn'")
 
     @model_validator(mode="after")
     def _check_combinations(self) -> PyTorchExecutionConfig:

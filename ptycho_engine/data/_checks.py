@@ -25,14 +25,15 @@ def _real_numeric(value, where: str, key: str) -> np.ndarray:
     array = np.asarray(value)
     if np.iscomplexobj(array):
         raise _fail(where, key, f"is complex ({array.dtype}); it must hold real numbers")
-    if array.dtype.kind not in "biuf":
+    # bool is refused too: no detector or scan writes True/False, so it is a mistake upstream.
+    if array.dtype.kind not in "iuf":
         raise _fail(where, key, f"has dtype {array.dtype}; it must hold real numbers")
     return array
 
 
 def _complex_numeric(value, where: str, key: str) -> np.ndarray:
     array = np.asarray(value)
-    if array.dtype.kind not in "biufc":
+    if array.dtype.kind not in "iufc":
         raise _fail(where, key, f"has dtype {array.dtype}; it must hold (complex) numbers")
     return array
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import warnings
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from ptycho_engine.data import _checks as checks
 from ptycho_engine.errors import DataError
+from ptycho_settings.data_summary import ZIP_READ_ERRORS, npy_header, open_npz
 
 DIFFRACTION_KEYS = ("diff3d", "diffraction")
 REQUIRED_KEYS = ("xcoords", "ycoords", "probeGuess")
@@ -135,27 +135,8 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, expected an .npz file")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except ValueError as error:
-        # numpy takes any bytes that are neither zip nor .npy for a pickle, and its message
-        # suggests unpickling; a data file is never unpickled, so say what the file is not.
-        reason = "neither a zip of .npy arrays nor a .npy file" if "pickle" in str(error) else error
-        raise DataError(f"{path}: not a readable NPZ archive: {reason}") from error
-    except (zipfile.BadZipFile, EOFError) as error:
-        raise DataError(
-            f"{path}: not a readable NPZ archive (truncated or corrupt?): {error}"
-        ) from error
-    except OSError as error:
-        raise DataError(f"{path}: cannot read: {error}") from error
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(
-            f"{path}: holds a single .npy array, expected an .npz archive of named arrays"
-        )
     arrays: dict[str, np.ndarray] = {}
-    with archive:
+    with open_npz(path, DataError) as archive:
         for key in archive.files:
             value = _read_member(archive, key, path)
             if value is not None:
@@ -164,16 +145,13 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def _read_member(archive, key: str, path: Path) -> np.ndarray | None:
-    try:
-        value = archive[key]
-    except ValueError as error:
-        if "allow_pickle" not in str(error) and "pickled" not in str(error):
-            raise DataError(f"{path}: key '{key}' is unreadable: {error}") from error
+    _, dtype = npy_header(archive, key, path, DataError)  # refuses sizes the file cannot hold
+    if dtype.hasobject:
         if key in KNOWN_KEYS and key != METADATA_KEY:
             raise DataError(
                 f"{path}: key '{key}' is a pickled object array, which is never unpickled; "
                 "store it as a numeric array"
-            ) from error
+            )
         advice = " (store metadata as np.array(json.dumps(meta)))" if key == METADATA_KEY else ""
         warnings.warn(
             f"{path}: skipped key '{key}': it is a pickled object array and is never "
@@ -182,11 +160,14 @@ def _read_member(archive, key: str, path: Path) -> np.ndarray | None:
             stacklevel=4,
         )
         return None
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    try:
+        return archive[key]
+    except ZIP_READ_ERRORS as error:
         raise DataError(f"{path}: key '{key}' is corrupt (truncated file?): {error}") from error
-    if not isinstance(value, np.ndarray):
-        raise DataError(f"{path}: member '{key}' is not a NumPy array")
-    return value
+    except MemoryError:
+        # The header's size was checked against the file, so only a genuinely huge array
+        # (a compressed member that expands beyond memory) gets here.
+        raise DataError(f"{path}: key '{key}' does not fit in memory") from None
 
 
 def canonicalise(

@@ -106,10 +106,17 @@ def test_single_device_with_several_devices_is_refused():
         PyTorchExecutionConfig(strategy="single_device", devices=2)
 
 
-@pytest.mark.parametrize("devices", [0, -1, True])
+@pytest.mark.parametrize("devices", [0, -1, True, "-1", "0", "1.5", "zero", 2.5])
 def test_devices_must_be_positive(devices):
-    with pytest.raises(ValidationError, match="devices"):
+    # one error, not one per member of the union int | "auto"
+    with pytest.raises(ValidationError, match="devices") as caught:
         PyTorchExecutionConfig(devices=devices)
+    assert caught.value.error_count() == 1
+
+
+@pytest.mark.parametrize(("text", "devices"), [(" 2 ", 2), ("auto", "auto"), (3.0, 3)])
+def test_devices_text_and_whole_floats_are_counts(text, devices):
+    assert PyTorchExecutionConfig(devices=text).devices == devices
 
 
 def test_save_top_k_accepts_minus_one_for_all():
@@ -127,6 +134,13 @@ def test_deterministic_accepts_warn_and_booleans(env):
     env(PTYCHO_DETERMINISTIC="false")
     assert PyTorchExecutionConfig().deterministic is False
     assert PyTorchExecutionConfig(deterministic="warn").deterministic == "warn"
+
+
+@pytest.mark.parametrize("value", ["maybe", 2, 0.5, ""])
+def test_deterministic_other_values_are_one_error(value):
+    with pytest.raises(ValidationError, match="true, false or 'warn'") as caught:
+        PyTorchExecutionConfig(deterministic=value)
+    assert caught.value.error_count() == 1
 
 
 def test_gradient_clip_algorithm_has_no_agc():

@@ -100,10 +100,20 @@ def test_files_are_not_checked_when_asked_not_to(tmp_path):
     assert resolved.config.train_data_file.name == "missing.npz"
 
 
+def test_n_is_inferred_from_a_legacy_n_n_1_probe(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "legacy.npz"
+    np.savez(path, diff3d=np.ones((2, 64, 64), np.float32), xcoords=np.zeros(2),
+             ycoords=np.zeros(2), probeGuess=np.ones((64, 64, 1), np.complex64))
+    resolved = create_training_config(environ={}, overrides={"train_data_file": path})
+    assert resolved.config.model.N == 64
+
+
 def test_unreadable_data_file(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(SettingsError, match="cannot be read as NPZ"):
+    with pytest.raises(SettingsError, match="not a readable NPZ archive"):
         create_training_config(environ={}, overrides={"train_data_file": bad})
 
 
@@ -202,7 +212,7 @@ def test_inference_refuses_model_settings_that_contradict_the_bundle(tmp_path, d
 
 def test_inference_bundle_that_is_not_a_zip(tmp_path, data_file):
     (tmp_path / "wts.h5.zip").write_bytes(b"junk")
-    with pytest.raises(SettingsError, match="cannot read the bundle"):
+    with pytest.raises(SettingsError, match="not a readable zip archive"):
         create_inference_config(environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file})
 
 
