@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ptycho_engine.cli_engine import add_console_flags, configure_console
+
 
 def register(subparsers) -> None:
     """Add the ``data`` subcommand and its ``check`` and ``convert`` actions."""
@@ -28,18 +30,26 @@ def register(subparsers) -> None:
     check.add_argument("file", metavar="FILE", help="the .npz file")
     _add_layout_flags(check)
     check.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_console_flags(check)
     check.set_defaults(handler=run_check)
 
     convert = actions.add_parser(
         "convert",
         help="write a data file in canonical form",
         description="Read IN (optionally counts and/or zero frequency at the corner) and write "
-        "OUT as amplitudes with the zero frequency at the centre. OUT is written atomically.",
+        "OUT as amplitudes with the zero frequency at the centre, optionally with the probe and "
+        "positions of a Ptychodus product file. OUT is written atomically.",
     )
     convert.add_argument("input", metavar="IN", help="the .npz file to read")
     convert.add_argument("output", metavar="OUT", help="the .npz file to write")
     _add_layout_flags(convert)
+    convert.add_argument("--probe-from", metavar="PRODUCT.h5",
+                         help="take the probe from a Ptychodus product file")
+    convert.add_argument("--positions-from", metavar="PRODUCT.h5",
+                         help="take the scan positions from a Ptychodus product file (metres "
+                         "converted to pixels of its object; one per pattern, in order)")
     convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    add_console_flags(convert)
     convert.set_defaults(handler=run_convert)
 
 
@@ -60,6 +70,7 @@ def run_check(args: argparse.Namespace) -> int:
     """Validate and summarise ``args.file``; print text or JSON; return 0."""
     from ptycho_engine.data.summary import check_file
 
+    configure_console(args)
     summary = check_file(args.file, counts=args.counts, dc_corner=args.dc_corner)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
@@ -72,18 +83,22 @@ def run_convert(args: argparse.Namespace) -> int:
     """Write ``args.input`` in canonical form to ``args.output``; print the steps; return 0."""
     from ptycho_engine.data.convert import convert_file
 
+    configure_console(args)
     report = convert_file(
         args.input,
         args.output,
         counts=args.counts,
         dc_corner=args.dc_corner,
         overwrite=args.overwrite,
+        probe_from=args.probe_from,
+        positions_from=args.positions_from,
     )
-    print(f"read {report.source}")
     for note in report.skipped:
         print(f"warning: {note}")
-    for step in report.steps:
-        print(f"  {step}")
+    if not args.quiet:
+        print(f"read {report.source}")
+        for step in report.steps:
+            print(f"  {step}")
     data = report.data
     print(
         f"wrote {report.destination}: {data.n_positions} frames of {data.N}x{data.N}, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from ptycho_engine.cli_engine import add_console_flags, configure_console
 from ptycho_engine.errors import EngineError
 
 __all__ = ["register"]
@@ -42,11 +43,13 @@ def register(subparsers) -> None:
     parser.add_argument("--object-size", type=int, default=None, metavar="PX",
                         help="side of a generated object (default: just large enough for the scan)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    add_console_flags(parser)
     parser.set_defaults(handler=run_simulate)
 
 
 def run_simulate(args: argparse.Namespace) -> int:
     """Simulate, write the files and print a short summary; return the exit status."""
+    configure_console(args)
     if args.N not in SUPPORTED_N:
         raise EngineError(f"--N {args.N} is not supported; use 64, 128 or 256, e.g. --N 64")
     from ptycho_engine.data.simulate import simulate_to_files
@@ -69,6 +72,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         print(f"wrote {path}: {frames} frames")
     if summary["dropped"]:
         print(f"dropped {summary['dropped']} positions straddling the train/test cut")
+    if args.quiet:
+        return 0
     print(
         f"N={summary['N']}  mean photons/frame={summary['mean_photons']:.4g}  "
         f"step={summary['step_px']} px  overlap={summary['overlap']:.0%}"

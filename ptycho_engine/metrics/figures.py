@@ -1,17 +1,24 @@
 """PNG figures of complex objects, of a reconstruction against the truth, and of its FRC.
 
+Each figure is built in two steps: a pure function returns what will be drawn (the
+:class:`Panel` images of :func:`object_panels` and :func:`comparison_panels`, the curves of
+:func:`frc_curves`), so tests can check the plotted arrays, then a ``*_figure`` function
+draws them and a ``save_*`` function writes the PNG.
+
 Figures are drawn on ``matplotlib.figure.Figure`` with the Agg canvas, never through pyplot,
 so no display or global backend is involved and figures are freed when they go out of scope.
 matplotlib is imported inside the functions: importing ``ptycho_engine.metrics`` stays cheap.
 Each file is written atomically (``ptycho_engine.atomic``), so a reader never sees a
-half-written image and a failure leaves no temporary file. A figure of ``figsize`` inches saved at ``dpi`` is exactly
-``figsize * dpi`` pixels (no tight bounding box). Axes are in object pixels (x the column,
-y the row, see ``ptycho_engine.conventions``); comparison panels show truth-frame pixels.
+half-written image and a failure leaves no temporary file. A figure of ``figsize`` inches
+saved at ``dpi`` is exactly ``figsize * dpi`` pixels (no tight bounding box). Axes are in
+object pixels (x the column, y the row, see ``ptycho_engine.conventions``); comparison panels
+show truth-frame pixels.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,6 +26,13 @@ from ptycho_engine.metrics.frc import ONE_SEVENTH
 from ptycho_engine.metrics.scores import EvaluationResult, compared_phases
 
 __all__ = [
+    "Panel",
+    "comparison_figure",
+    "comparison_panels",
+    "frc_curves",
+    "frc_figure",
+    "object_figure",
+    "object_panels",
     "save_amplitude_png",
     "save_comparison_figure",
     "save_frc_figure",
@@ -30,6 +44,24 @@ _AMPLITUDE_CMAP = "gray"
 _WRAPPED_PHASE_CMAP = "twilight"  # cyclic: -π and π, the same phase, get the same colour
 _PHASE_CMAP = "viridis"  # for phases unwrapped around their mean (comparison figure)
 _DIFFERENCE_CMAP = "RdBu_r"  # diverging: the sign of an error is visible, zero is white
+
+
+@dataclass(frozen=True, eq=False)
+class Panel:
+    """One image of a figure and how it is drawn.
+
+    ``image`` is a real (h, w) array; ``vmin``/``vmax`` are the colour limits (None: the data
+    range); ``unit`` labels the colour bar; ``extent`` is matplotlib's
+    ``(left, right, bottom, top)`` in pixels, None for the image's own pixel indices.
+    """
+
+    image: np.ndarray
+    title: str
+    cmap: str
+    vmin: float | None = None
+    vmax: float | None = None
+    unit: str = ""
+    extent: tuple[float, float, float, float] | None = None
 
 
 def _new_figure(figsize: tuple[float, float], dpi: float):
@@ -49,13 +81,17 @@ def _save(figure, path: str | os.PathLike) -> None:
         figure.savefig(temporary, format="png", dpi=figure.dpi)
 
 
-def _panel(figure, axes, image, *, title, cmap, vmin=None, vmax=None, extent=None, label=""):
-    """Draw a (h, w) real image with a colour bar on ``axes``, axis labels in pixels."""
-    shown = axes.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, extent=extent, origin="upper")
-    axes.set_title(title)
-    axes.set_xlabel("x (px)")
-    axes.set_ylabel("y (px)")
-    figure.colorbar(shown, ax=axes, label=label)
+def _draw(figure, rows: list[list[Panel]]) -> None:
+    """Draw a grid of panels, each with a colour bar and axis labels in pixels."""
+    grid = figure.subplots(len(rows), len(rows[0]), squeeze=False)
+    for axes_row, panel_row in zip(grid, rows, strict=True):
+        for axes, panel in zip(axes_row, panel_row, strict=True):
+            shown = axes.imshow(panel.image, cmap=panel.cmap, vmin=panel.vmin, vmax=panel.vmax,
+                                extent=panel.extent, origin="upper")
+            axes.set_title(panel.title)
+            axes.set_xlabel("x (px)")
+            axes.set_ylabel("y (px)")
+            figure.colorbar(shown, ax=axes, label=panel.unit)
 
 
 def _as_2d_complex(obj) -> np.ndarray:
@@ -63,6 +99,78 @@ def _as_2d_complex(obj) -> np.ndarray:
     if array.ndim != 2:
         raise ValueError(f"expected a 2-D (H, W) object, got shape {array.shape}")
     return array
+
+
+def object_panels(
+    obj: np.ndarray, *, phase_vmin: float | None = None, phase_vmax: float | None = None
+) -> list[Panel]:
+    """Return the amplitude and the wrapped phase (rad) panels of a complex (H, W) object."""
+    obj = _as_2d_complex(obj)
+    return [
+        Panel(np.abs(obj), "amplitude", _AMPLITUDE_CMAP),
+        Panel(np.angle(obj), "phase", _WRAPPED_PHASE_CMAP, phase_vmin, phase_vmax, "rad"),
+    ]
+
+
+def comparison_panels(result: EvaluationResult) -> list[list[Panel]]:
+    """Return two rows (amplitude, phase) of [reconstruction, truth, difference] panels.
+
+    The images are the aligned crops the scores were computed on (same alignment: amplitude
+    scale, phase offset and ramp, region; see ``ptycho_engine.metrics.align``). Phases are
+    shown as the phase scores compare them (:func:`~ptycho_engine.metrics.scores.compared_phases`):
+    the truth phase within ±π of its circular mean, and the reconstruction as the truth plus
+    the wrapped difference, so the difference panel is the wrapped phase error. Reconstruction
+    and truth share colour limits; the difference is symmetric about zero.
+    """
+    recon, truth = result.aligned_reconstruction, result.aligned_truth
+    x0, y0, x1, y1 = result.region
+    extent = (x0 - 0.5, x1 - 0.5, y1 - 0.5, y0 - 0.5)  # truth-frame pixel centres
+    truth_phase, recon_phase = compared_phases(recon, truth)
+    parts = [
+        ("amplitude", np.abs(recon), np.abs(truth), _AMPLITUDE_CMAP, "", result.amplitude),
+        ("phase", recon_phase, truth_phase, _PHASE_CMAP, "rad", result.phase),
+    ]
+    rows = []
+    for name, shown, reference, cmap, unit, scores in parts:
+        low = float(min(shown.min(), reference.min()))
+        high = float(max(shown.max(), reference.max()))
+        difference = shown - reference
+        bound = float(np.abs(difference).max()) or 1.0
+        title = f"difference (SSIM {scores.ssim:.3f}, MAE {scores.mae:.3g})"
+        rows.append([
+            Panel(shown, f"reconstruction {name}", cmap, low, high, unit, extent),
+            Panel(reference, f"truth {name}", cmap, low, high, unit, extent),
+            Panel(difference, title, _DIFFERENCE_CMAP, -bound, bound, unit, extent),
+        ])
+    return rows
+
+
+def frc_curves(result: EvaluationResult) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Return the plotted curves ``{name: (frequency, value)}``: FRC, 1/7 and half-bit.
+
+    Frequencies are in cycles per pixel, from 0 to 0.5 (the Nyquist frequency).
+    """
+    frequencies = np.asarray(result.frc_frequencies)
+    return {
+        "FRC": (frequencies, np.asarray(result.frc_correlation)),
+        "1/7": (frequencies, np.full_like(frequencies, ONE_SEVENTH, dtype=float)),
+        "half-bit": (frequencies, np.asarray(result.frc_half_bit_threshold)),
+    }
+
+
+def object_figure(
+    obj: np.ndarray,
+    *,
+    title: str,
+    phase_vmin: float | None = None,
+    phase_vmax: float | None = None,
+    dpi: float = 100,
+):
+    """Return a figure of amplitude and phase of ``obj`` side by side (10 × 4 in)."""
+    figure = _new_figure((10, 4), dpi)
+    _draw(figure, [object_panels(obj, phase_vmin=phase_vmin, phase_vmax=phase_vmax)])
+    figure.suptitle(title)
+    return figure
 
 
 def save_object_figure(
@@ -89,14 +197,7 @@ def save_object_figure(
     dpi : float
         Pixels per inch of the PNG.
     """
-    obj = _as_2d_complex(obj)
-    figure = _new_figure((10, 4), dpi)
-    left, right = figure.subplots(1, 2)
-    _panel(figure, left, np.abs(obj), title="amplitude", cmap=_AMPLITUDE_CMAP)
-    phase = np.angle(obj)
-    limits = {"vmin": phase_vmin, "vmax": phase_vmax}
-    _panel(figure, right, phase, title="phase", cmap=_WRAPPED_PHASE_CMAP, label="rad", **limits)
-    figure.suptitle(title)
+    figure = object_figure(obj, title=title, phase_vmin=phase_vmin, phase_vmax=phase_vmax, dpi=dpi)
     _save(figure, path)
 
 
@@ -110,10 +211,9 @@ def save_amplitude_png(
     dpi: float = 100,
 ) -> None:
     """Save the amplitude of ``obj`` (H, W) as one panel with a colour bar (5 × 4 in)."""
-    obj = _as_2d_complex(obj)
+    amplitude = object_panels(obj)[0]
     figure = _new_figure((5, 4), dpi)
-    axes = figure.subplots()
-    _panel(figure, axes, np.abs(obj), title=title, cmap=_AMPLITUDE_CMAP, vmin=vmin, vmax=vmax)
+    _draw(figure, [[Panel(amplitude.image, title, amplitude.cmap, vmin, vmax)]])
     _save(figure, path)
 
 
@@ -127,11 +227,19 @@ def save_phase_png(
     dpi: float = 100,
 ) -> None:
     """Save the phase of ``obj`` (H, W) in radians as one panel with a colour bar (5 × 4 in)."""
-    obj = _as_2d_complex(obj)
+    phase = object_panels(obj, phase_vmin=phase_vmin, phase_vmax=phase_vmax)[1]
     figure = _new_figure((5, 4), dpi)
-    axes, limits = figure.subplots(), {"vmin": phase_vmin, "vmax": phase_vmax, "label": "rad"}
-    _panel(figure, axes, np.angle(obj), title=title, cmap=_WRAPPED_PHASE_CMAP, **limits)
+    _draw(figure, [[Panel(phase.image, title, phase.cmap, phase.vmin, phase.vmax, phase.unit)]])
     _save(figure, path)
+
+
+def comparison_figure(result: EvaluationResult, *, dpi: float = 100):
+    """Return the 2 × 3 figure of :func:`comparison_panels` (14 × 8 in)."""
+    figure = _new_figure((14, 8), dpi)
+    _draw(figure, comparison_panels(result))
+    x0, y0, x1, y1 = result.region
+    figure.suptitle(f"scanned region x {x0}..{x1 - 1}, y {y0}..{y1 - 1} (truth pixels)")
+    return figure
 
 
 def save_comparison_figure(
@@ -139,46 +247,20 @@ def save_comparison_figure(
 ) -> None:
     """Save the aligned reconstruction, the truth and their difference (2 × 3 grid, 14 × 8 in).
 
-    Row 1 is amplitude, row 2 phase. Phases are shown as the phase scores compare them
-    (:func:`~ptycho_engine.metrics.scores.compared_phases`): the truth phase within ±π of its
-    circular mean, and the reconstruction as the truth plus the wrapped difference.
+    Row 1 is amplitude, row 2 phase; see :func:`comparison_panels`.
     """
-    recon, truth = result.aligned_reconstruction, result.aligned_truth
-    x0, y0, x1, y1 = result.region
-    extent = (x0 - 0.5, x1 - 0.5, y1 - 0.5, y0 - 0.5)  # truth-frame pixel centres
-    truth_phase, recon_phase = compared_phases(recon, truth)
-    rows = [
-        ("amplitude", np.abs(recon), np.abs(truth), _AMPLITUDE_CMAP, "", result.amplitude),
-        ("phase", recon_phase, truth_phase, _PHASE_CMAP, "rad", result.phase),
-    ]
-    figure = _new_figure((14, 8), dpi)
-    grid = figure.subplots(2, 3)
-    for axes_row, (name, shown, reference, cmap, unit, scores) in zip(grid, rows, strict=True):
-        low, high = min(shown.min(), reference.min()), max(shown.max(), reference.max())
-        difference = shown - reference
-        bound = float(np.abs(difference).max()) or 1.0
-        common = {"extent": extent, "label": unit}
-        difference_title = f"difference (SSIM {scores.ssim:.3f}, MAE {scores.mae:.3g})"
-        panels = [
-            (shown, f"reconstruction {name}", cmap, low, high),
-            (reference, f"truth {name}", cmap, low, high),
-            (difference, difference_title, _DIFFERENCE_CMAP, -bound, bound),
-        ]
-        for axes, (image, title, colours, vmin, vmax) in zip(axes_row, panels, strict=True):
-            _panel(figure, axes, image, title=title, cmap=colours, vmin=vmin, vmax=vmax, **common)
-    figure.suptitle(f"scanned region x {x0}..{x1 - 1}, y {y0}..{y1 - 1} (truth pixels)")
-    _save(figure, path)
+    _save(comparison_figure(result, dpi=dpi), path)
 
 
-def save_frc_figure(path: str | os.PathLike, result: EvaluationResult, *, dpi: float = 100) -> None:
-    """Save the FRC curve with the 1/7 line, the half-bit curve and their crossings (7 × 5 in)."""
+def frc_figure(result: EvaluationResult, *, dpi: float = 100):
+    """Return the FRC figure: curve, 1/7 line, half-bit curve and crossings (7 × 5 in)."""
     figure = _new_figure((7, 5), dpi)
     axes = figure.subplots()
-    frequencies = result.frc_frequencies
-    axes.plot(frequencies, result.frc_correlation, color="black", label="FRC")
-    axes.axhline(ONE_SEVENTH, color="tab:blue", linestyle="--", label="1/7")
-    half_bit = result.frc_half_bit_threshold
-    axes.plot(frequencies, half_bit, color="C1", linestyle=":", label="half-bit")
+    styles = {"FRC": {"color": "black"}, "1/7": {"color": "tab:blue", "linestyle": "--"},
+              "half-bit": {"color": "C1", "linestyle": ":"}}
+    curves = frc_curves(result)
+    for name, (frequencies, values) in curves.items():
+        axes.plot(frequencies, values, label=name, **styles[name])
     crossings = [("1/7", result.frc_1_7, "tab:blue"), ("half-bit", result.frc_half_bit, "C1")]
     for name, crossing, colour in crossings:
         if crossing.crossed:
@@ -188,10 +270,15 @@ def save_frc_figure(path: str | os.PathLike, result: EvaluationResult, *, dpi: f
             # An empty plot puts the "not crossed" note in the legend without drawing anything.
             label = f"{name}: not crossed (≤ {crossing.resolution_px:.2f} px)"
             axes.plot([], [], " ", label=label)
-    axes.set_xlim(0, frequencies[-1])
+    axes.set_xlim(0, curves["FRC"][0][-1])
     axes.set_ylim(-0.2, 1.05)
     axes.set_xlabel("spatial frequency (cycles/pixel)")
     axes.set_ylabel("Fourier ring correlation")
     axes.set_title("FRC of the aligned complex images")
     axes.legend(loc="upper right")
-    _save(figure, path)
+    return figure
+
+
+def save_frc_figure(path: str | os.PathLike, result: EvaluationResult, *, dpi: float = 100) -> None:
+    """Save the FRC curve with the 1/7 line, the half-bit curve and their crossings (7 × 5 in)."""
+    _save(frc_figure(result, dpi=dpi), path)

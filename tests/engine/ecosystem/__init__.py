@@ -1,0 +1,1 @@
+"""The engine in its surroundings: environment-only runs, loggers, console and figures."""
