@@ -4,7 +4,8 @@
 # 1. predict-only patterns/s at N = 64 (target >= 20,000 on one H200-class GPU),
 # 2. the end-to-end throughput table at GPU sizes (training groups/s, inference patterns/s,
 #    stitching share, peak CUDA memory),
-# 3. the forward-model benchmark on the GPU.
+# 3. the forward-model benchmark on the GPU,
+# 4. the network against the iterative solver on a 5000-position scan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python - <<'PY'
@@ -31,3 +32,4 @@ for gridsize in (1, 2):
 PY
 python benchmarks/throughput.py --device cuda
 python benchmarks/forward.py --device cuda
+python benchmarks/iterative.py --device cuda --positions 5000 --epochs 5 --refine-iterations 20

@@ -67,6 +67,8 @@ class Reconstruction:
     """A stitched object and where it sits in the input frame.
 
     ``object[y - origin[1], x - origin[0]]`` is the object at input position ``(x, y)``.
+    ``input_scale`` is the α the measured amplitudes were multiplied by (the object's units
+    follow from it); ``probe`` is set when the iterative solver refined the probe.
     """
 
     object: np.ndarray
@@ -76,6 +78,8 @@ class Reconstruction:
     weights: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     n_groups: int = 0
+    input_scale: float = 1.0
+    probe: np.ndarray | None = None
 
 
 def load_bundle(path: str | Path, *, device: str = "cpu") -> LoadedBundle:
@@ -149,7 +153,7 @@ def reconstruct(
     obj, weights = stitcher.result()
     timings["total_s"] = time.perf_counter() - start
     return Reconstruction(obj.cpu().numpy(), origin, data.xcoords.copy(), data.ycoords.copy(),
-                          weights.cpu().numpy(), timings, scan.n_groups)
+                          weights.cpu().numpy(), timings, scan.n_groups, scan.input_scale)
 
 
 def inference_batch_size(execution: PyTorchExecutionConfig, training: TrainingConfig) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from ptycho_engine.errors import EngineError
 from ptycho_engine.infer import Reconstruction
 
 RESULT_NAME = "reconstruction.npz"
+OPTIONAL_NAMES = ("metrics.json", "comparison.png", "frc.png", "solver.json", "solver_nll.png")
+"""Outputs only some runs write (ground truth, the iterative solver). Replacing a result with
+``overwrite`` removes those this run did not write, so no file describes an older result."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,13 @@ def write_outputs(
     phase_vmax: float | None = None,
     overwrite: bool = False,
     extra_metrics: dict[str, Any] | None = None,
+    also_written: Iterable[Path] = (),
 ) -> WrittenOutputs:
-    """Write the object, its figures and, when ``data.object`` exists, the metrics."""
+    """Write the object, its figures and, when ``data.object`` exists, the metrics.
+
+    ``also_written`` names files the caller wrote into ``output_dir`` for this result (the
+    solver's report); other :data:`OPTIONAL_NAMES` left by an earlier result are removed.
+    """
     from ptycho_engine.metrics.figures import save_amplitude_png, save_phase_png
 
     check_output_dir(output_dir, overwrite=overwrite)
@@ -59,8 +68,15 @@ def write_outputs(
     if data.object is not None:
         metrics, figures = _evaluate(reconstruction, data, output_dir, extra_metrics)
         files.update(figures)
+    _remove_stale(output_dir, {path.name for path in (*files.values(), *also_written)})
     _write_npz(files["reconstruction"], reconstruction)  # last: its presence means "complete"
     return WrittenOutputs(files, metrics)
+
+
+def _remove_stale(output_dir: Path, written: set[str]) -> None:
+    for name in OPTIONAL_NAMES:
+        if name not in written:
+            (output_dir / name).unlink(missing_ok=True)
 
 
 def _evaluate(reconstruction, data, output_dir, extra_metrics):
@@ -84,11 +100,14 @@ def _write_npz(path: Path, reconstruction: Reconstruction) -> None:
     from ptycho_engine.atomic import atomic_write_bytes
 
     obj = reconstruction.object.astype(np.complex64)
+    arrays = dict(object=obj, amplitude=np.abs(obj).astype(np.float32),
+                  phase=np.angle(obj).astype(np.float32), xcoords=reconstruction.xcoords,
+                  ycoords=reconstruction.ycoords, origin=np.asarray(reconstruction.origin, np.float64),
+                  weights=reconstruction.weights.astype(np.float32))
+    if reconstruction.probe is not None:  # refined by the iterative solver
+        arrays["probe"] = reconstruction.probe.astype(np.complex64)
     buffer = io.BytesIO()
-    np.savez(buffer, object=obj, amplitude=np.abs(obj).astype(np.float32),
-             phase=np.angle(obj).astype(np.float32), xcoords=reconstruction.xcoords,
-             ycoords=reconstruction.ycoords, origin=np.asarray(reconstruction.origin, np.float64),
-             weights=reconstruction.weights.astype(np.float32))
+    np.savez(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue(), overwrite=True)
 
 

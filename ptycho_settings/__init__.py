@@ -16,12 +16,14 @@ _PUBLIC = {
     "InferenceConfig": "inference",
     "ModelConfig": "model",
     "PyTorchExecutionConfig": "execution",
+    "ReconstructionConfig": "reconstruction",
     "ResolvedExecution": "resolve",
     "ResolvedSettings": "resolved",
     "SettingsError": "errors",
     "TrainingConfig": "training",
     "ValueSource": "provenance",
     "create_inference_config": "sources",
+    "create_reconstruction_config": "sources",
     "create_training_config": "sources",
     "from_legacy_params": "legacy",
     "resolve_execution": "resolve",
@@ -52,7 +54,12 @@ if TYPE_CHECKING:
     from ptycho_settings.legacy import from_legacy_params, to_legacy_params, update_legacy_dict
     from ptycho_settings.model import ModelConfig
     from ptycho_settings.provenance import ValueSource
+    from ptycho_settings.reconstruction import ReconstructionConfig
     from ptycho_settings.resolve import HardwareDescription, ResolvedExecution, resolve_execution
     from ptycho_settings.resolved import ResolvedSettings
-    from ptycho_settings.sources import create_inference_config, create_training_config
+    from ptycho_settings.sources import (
+        create_inference_config,
+        create_reconstruction_config,
+        create_training_config,
+    )
     from ptycho_settings.training import TrainingConfig

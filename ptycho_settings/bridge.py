@@ -110,6 +110,7 @@ SECTION_KEY_ALIASES: dict[str, dict[str, Translation]] = {
     "model": MODEL_KEY_ALIASES,
     "training": TRAINING_KEY_ALIASES,
     "inference": INFERENCE_KEY_ALIASES,
+    "reconstruction": {},
     "execution": EXECUTION_KEY_ALIASES,
 }
 
@@ -142,17 +143,18 @@ def normalise_section(section: str, data: Mapping[str, Any]) -> dict[str, Any]:
             continue
         raw = result.pop(old)
         value = translate(raw)
-        warnings.warn(
-            f"`{old}` is deprecated; use `{new}`", DeprecationWarning, stacklevel=_stacklevel()
-        )
-        if value is _DROP:
-            continue
-        if new in result and result[new] != value:
+        if value is not _DROP and new in result and result[new] != value:
             earlier = spelled_as.get(new, new)
             raise ValueError(
                 f"{new} is given twice with different values: {earlier}={result[new]!r} and "
                 f"{old}={raw!r}; keep only `{new}`"
             )
+        # Warned only once the spelling is accepted: a refused file gets the error line alone.
+        warnings.warn(
+            f"`{old}` is deprecated; use `{new}`", DeprecationWarning, stacklevel=_stacklevel()
+        )
+        if value is _DROP:
+            continue
         result[new] = value
         spelled_as[new] = old
     for field, table in VALUE_ALIASES.items():

@@ -12,6 +12,8 @@ from typing import Any
 from ptycho_settings.errors import SettingsError
 from ptycho_settings.flags import add_settings_arguments, typed_flags
 
+MODES = ("training", "inference", "reconstruction")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``config`` command and its subcommands."""
@@ -34,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate.set_defaults(handler=_validate)
 
     schema = commands.add_parser("schema", help="JSON Schema of the settings")
-    schema.add_argument("--mode", choices=("training", "inference"), default="training")
+    schema.add_argument("--mode", choices=MODES, default="training")
     schema.set_defaults(handler=_schema)
 
     migrate = commands.add_parser("migrate", help="convert an upstream ptycho_torch JSON")
@@ -45,15 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_inputs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--mode", choices=("training", "inference"), default="training")
+    parser.add_argument("--mode", choices=MODES, default="training")
     add_settings_arguments(parser, "any")
 
 
-def _resolve(args: argparse.Namespace):
-    from ptycho_settings.sources import create_inference_config, create_training_config
+def _factory(mode: str):
+    from ptycho_settings import sources
 
-    factory = create_training_config if args.mode == "training" else create_inference_config
-    return factory(args.config, flags=typed_flags(args))
+    return getattr(sources, f"create_{mode}_config")
+
+
+def _resolve(args: argparse.Namespace):
+    return _factory(args.mode)(args.config, flags=typed_flags(args))
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -78,13 +83,11 @@ def _legacy(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from ptycho_settings.files import read_config_file
-    from ptycho_settings.sources import create_inference_config, create_training_config
 
     data = read_config_file(args.file)
-    modes = [mode for mode in ("training", "inference") if mode in data] or ["training"]
+    modes = [mode for mode in MODES if mode in data] or ["training"]
     for mode in modes:
-        factory = create_training_config if mode == "training" else create_inference_config
-        factory(args.file, environ={}, check_files=args.check_files)
+        _factory(mode)(args.file, environ={}, check_files=args.check_files)
         print(f"{args.file}: valid {mode} settings")
     return 0
 

@@ -18,6 +18,8 @@ from ptycho_settings.bridge import SECTION_KEY_ALIASES, VALUE_ALIASES
 from ptycho_settings.fields import ENV_SHORT_NAMES, SECTION_CLASSES, env_name, flag_names, own_fields
 from ptycho_settings.legacy_keys import TO_LEGACY_KEY
 
+NOT_IN_LEGACY = ("execution", "reconstruction")  # upstream had no such dict for either
+
 _INTRO = """# Configuration reference
 
 Generated from the settings models by `python -m ptycho_settings.docgen docs/configuration.md`;
@@ -27,7 +29,9 @@ section), by a `PTYCHO_*` environment variable, by a CLI flag, or as a Python ke
 Precedence, highest first: Python keyword arguments and CLI flags the user typed >
 `PTYCHO_*` environment > config file > values inferred from the data file (`N` from
 `probeGuess`; `nphotons` from `_metadata` or from sqrt-count data) > the defaults below.
-`ptycho config show` prints every resolved value beside its source.
+`ptycho config show` prints every resolved value beside its source. The config file is
+given with `--config FILE` or, when that is absent, by the variable `PTYCHO_CONFIG_FILE`
+(so a container can be configured by its environment alone).
 
 Execution settings never enter the legacy params dict. The `legacy key` column gives the
 key of the flat legacy dict (`ptycho config legacy`); "—" means the field is not in it.
@@ -37,6 +41,7 @@ _TITLES = {
     "model": "Model (`[model]`, class `ModelConfig`)",
     "training": "Training (`[training]`, class `TrainingConfig`)",
     "inference": "Inference (`[inference]`, class `InferenceConfig`)",
+    "reconstruction": "Iterative reconstruction (`[reconstruction]`, class `ReconstructionConfig`)",
     "execution": "Execution (`[execution]`, class `PyTorchExecutionConfig`)",
 }
 
@@ -44,7 +49,7 @@ _TITLES = {
 def render_configuration_markdown() -> str:
     """Return the full text of ``docs/configuration.md``."""
     parts = [_INTRO]
-    for section in ("model", "training", "inference", "execution"):
+    for section in ("model", "training", "inference", "reconstruction", "execution"):
         parts.append(f"\n## {_TITLES[section]}\n")
         parts.append("| field | type | default | environment | flag | legacy key | description |")
         parts.append("|---|---|---|---|---|---|---|")
@@ -57,7 +62,7 @@ def render_configuration_markdown() -> str:
 def _row(section: str, name: str, info: FieldInfo) -> str:
     env = f"`{env_name(name)}`"
     env += "".join(f", `{short}`" for short, (s, f) in ENV_SHORT_NAMES.items() if (s, f) == (section, name))
-    legacy = "—" if section == "execution" else f"`{TO_LEGACY_KEY.get(name, name)}`"
+    legacy = "—" if section in NOT_IN_LEGACY else f"`{TO_LEGACY_KEY.get(name, name)}`"
     flags = " ".join(f"`{flag}`" for flag in flag_names(name))
     description = (info.description or "").replace("|", "\\|").replace("\n", " ")
     return (f"| `{name}` | {_type(info.annotation)} | {_default(info)} | {env} | {flags} | "

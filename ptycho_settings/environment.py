@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
+from ptycho_settings.bridge import deprecated_keys
 from ptycho_settings.errors import SettingsError
 from ptycho_settings.fields import (
     ENV_SHORT_NAMES,
@@ -16,10 +17,13 @@ from ptycho_settings.fields import (
 )
 
 PREFIX = "PTYCHO_"
+CONFIG_FILE_VARIABLE = "PTYCHO_CONFIG_FILE"
+"""Names the settings file when no ``--config`` is given (a container's mounted JSON); it
+is not a setting itself, so :func:`read_environment` passes over it."""
 
 
 def read_environment(
-    environ: Mapping[str, str], *, mode: Literal["training", "inference", "any"]
+    environ: Mapping[str, str], *, mode: Literal["training", "inference", "reconstruction", "any"]
 ) -> dict[str, dict[str, tuple[object, str]]]:
     """Return ``{section: {field: (value, variable)}}`` from the ``PTYCHO_*`` variables.
 
@@ -37,7 +41,7 @@ def read_environment(
     known = {name.lower(): name for name in field_section("any")}
     found: dict[str, dict[str, tuple[object, str]]] = {}
     for variable, text in sorted(environ.items()):
-        if not variable.startswith(PREFIX):
+        if not variable.startswith(PREFIX) or variable == CONFIG_FILE_VARIABLE:
             continue
         section, field = _target(variable, known)
         if field not in wanted:
@@ -63,7 +67,9 @@ def _target(variable: str, known: Mapping[str, str]) -> tuple[str | None, str]:
         return None, known[field]
     hints = closest_field_names(field)
     hint = f"; did you mean {env_name(hints[0])}?" if hints else ""
-    deprecated = {old.lower(): old for old in alias_section("any")}
+    deprecated = {old.lower(): (old, section) for old, section in alias_section("any").items()}
     if field in deprecated:
-        hint = f"; deprecated spellings are not read from the environment{hint}"
+        old, section = deprecated[field]
+        hint = (f"; deprecated spellings are not read from the environment; use "
+                f"{env_name(deprecated_keys(section)[old])}")
     raise SettingsError(f"{variable} is not a setting of ptycho{hint} (see `ptycho config schema`)")

@@ -13,13 +13,15 @@ from ptycho_settings.bridge import SECTION_KEY_ALIASES
 from ptycho_settings.execution import PyTorchExecutionConfig
 from ptycho_settings.inference import InferenceConfig
 from ptycho_settings.model import ModelConfig
+from ptycho_settings.reconstruction import ReconstructionConfig
 from ptycho_settings.training import TrainingConfig
 
-Mode = Literal["training", "inference"]
+Mode = Literal["training", "inference", "reconstruction"]
 SECTION_CLASSES: dict[str, type[BaseModel]] = {
     "model": ModelConfig,
     "training": TrainingConfig,
     "inference": InferenceConfig,
+    "reconstruction": ReconstructionConfig,
     "execution": PyTorchExecutionConfig,
 }
 # Short environment names beside PTYCHO_<FIELD>.
@@ -27,9 +29,9 @@ ENV_SHORT_NAMES = {"PTYCHO_DEVICE": ("execution", "accelerator")}
 
 
 def sections_of(mode: Mode | Literal["any"]) -> tuple[str, ...]:
-    """Return the sections in play for a mode (``any``: all four)."""
+    """Return the sections in play for a mode (``any``: every section)."""
     if mode == "any":
-        return ("model", "training", "inference", "execution")
+        return ("model", "training", "inference", "reconstruction", "execution")
     return ("model", mode, "execution")
 
 

@@ -12,10 +12,12 @@ from ptycho_settings.errors import SettingsError
 from ptycho_settings.fields import alias_section, closest_field_names, field_section
 from ptycho_settings.legacy_keys import FROM_LEGACY_KEY, LEGACY_ONLY_KEYS
 
-RUN_SECTIONS = ("training", "inference")
+RUN_SECTIONS = ("training", "inference", "reconstruction")
 UPSTREAM_SECTIONS = {"data_config", "model_config", "training_config", "inference_config"}
 
 Sectioned = dict[str, dict[str, tuple[Any, str]]]
+# Both parsers recurse once per level; a settings file is two levels deep.
+_TOO_DEEP = "nested too deeply to be a settings file"
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -54,6 +56,8 @@ def _parse_json(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"JSON error at line {error.lineno} column {error.colno}: {error.msg}")
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
 
 
 def _parse_toml(text: str) -> Any:
@@ -61,6 +65,8 @@ def _parse_toml(text: str) -> Any:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"TOML error: {error}")
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
 
 
 def _kinds(parsers: tuple) -> list[str]:
@@ -68,11 +74,12 @@ def _kinds(parsers: tuple) -> list[str]:
 
 
 def sections_from_file(
-    data: Mapping[str, Any], *, path: Path, mode: Literal["training", "inference"]
+    data: Mapping[str, Any], *, path: Path, mode: Literal["training", "inference", "reconstruction"]
 ) -> Sectioned:
     """Split a parsed file into ``{section: {field: (value, "file: key")}}`` for one mode.
 
-    Accepts sections ``model``, ``training``, ``inference`` and ``execution`` and upstream's
+    Accepts sections ``model``, ``training``, ``inference``, ``reconstruction`` and
+    ``execution`` and upstream's
     flat keys (canonical names, deprecated spellings and legacy dotted keys such as
     ``object.big``). The other mode's run section is ignored. Unknown keys are errors.
     """
@@ -83,7 +90,10 @@ def sections_from_file(
         )
     result: Sectioned = {}
     for key, value in data.items():
-        if key in ("model", "execution", *RUN_SECTIONS) and isinstance(value, Mapping):
+        if key in ("model", "execution", *RUN_SECTIONS):
+            if not isinstance(value, Mapping):
+                raise SettingsError(f"{path.name}: `{key}` must be a section (an object/table "
+                                    f"of settings), not {type(value).__name__} {value!r:.40}")
             if key in RUN_SECTIONS and key != mode:
                 continue
             _add_section(result, key, value, path=path, mode=mode)

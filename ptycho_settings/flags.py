@@ -36,7 +36,7 @@ class _RecordFlag(argparse.Action):
 
 
 def add_settings_arguments(
-    parser: argparse.ArgumentParser, mode: Literal["training", "inference", "any"]
+    parser: argparse.ArgumentParser, mode: Literal["training", "inference", "reconstruction", "any"]
 ) -> None:
     """Add ``--config`` and one flag per settings field of ``mode`` to ``parser``."""
     parser.set_defaults(**{FLAGS_DEST: {}})
@@ -44,7 +44,7 @@ def add_settings_arguments(
         "--config", metavar="FILE", help="JSON or TOML settings file (sections model, "
         "training or inference, execution; flat upstream keys accepted)"
     )
-    for section_title in ("model", "training", "inference", "execution"):
+    for section_title in ("model", "training", "inference", "reconstruction", "execution"):
         names = [f for f, s in field_section(mode).items() if s == section_title]
         if not names:
             continue

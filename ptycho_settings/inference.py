@@ -8,11 +8,12 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from ptycho_settings.bridge import normalise_section
+from ptycho_settings.refinement import PhaseRangeFields, RefinementFields
 from ptycho_settings.sampling import SamplingFields
 from ptycho_settings.training import Backend
 
 
-class InferenceConfig(SamplingFields):
+class InferenceConfig(SamplingFields, RefinementFields, PhaseRangeFields):
     """Settings of one reconstruction with a trained model bundle.
 
     Constructing it never touches the filesystem: Ptychodus passes placeholder paths. The
@@ -37,20 +38,10 @@ class InferenceConfig(SamplingFields):
     backend: Backend = "pytorch"
     """Engine that runs the model; only `pytorch` exists in this distribution. Legacy key `backend`."""
 
-    phase_vmin: float | None = None
-    """Lower end of the phase colour scale in figures (rad); None fits the data."""
-
-    phase_vmax: float | None = None
-    """Upper end of the phase colour scale in figures (rad); None fits the data."""
+    refine_iterations: int = Field(default=0, ge=0)
+    """Passes of the iterative solver that refine the network's object against the measured data; 0: none."""
 
     @model_validator(mode="before")
     @classmethod
     def _canonical_spellings(cls, data: Any) -> Any:
         return normalise_section("inference", data) if isinstance(data, dict) else data
-
-    @model_validator(mode="after")
-    def _check_phase_range(self) -> InferenceConfig:
-        low, high = self.phase_vmin, self.phase_vmax
-        if low is not None and high is not None and low >= high:
-            raise ValueError(f"phase_vmin={low} must be below phase_vmax={high}")
-        return self

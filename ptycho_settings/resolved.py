@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ptycho_settings.execution import PyTorchExecutionConfig
 from ptycho_settings.inference import InferenceConfig
+from ptycho_settings.reconstruction import ReconstructionConfig
 from ptycho_settings.training import TrainingConfig
 
 if TYPE_CHECKING:
@@ -23,8 +24,8 @@ class ResolvedSettings:
 
     Attributes
     ----------
-    mode : {"training", "inference"}
-    config : TrainingConfig or InferenceConfig
+    mode : {"training", "inference", "reconstruction"}
+    config : TrainingConfig, InferenceConfig or ReconstructionConfig
     execution : PyTorchExecutionConfig
     provenance : mapping
         ``{"model.N": ValueSource, "training.nepochs": …, "execution.seed": …}`` for every field.
@@ -32,8 +33,8 @@ class ResolvedSettings:
         What was read from the data file, when one was given and checked.
     """
 
-    mode: Literal["training", "inference"]
-    config: TrainingConfig | InferenceConfig
+    mode: Literal["training", "inference", "reconstruction"]
+    config: TrainingConfig | InferenceConfig | ReconstructionConfig
     execution: PyTorchExecutionConfig
     provenance: Mapping[str, ValueSource]
     data: DataSummary | None = field(default=None)

@@ -1,4 +1,5 @@
-"""The one place sources meet: ``create_training_config`` and ``create_inference_config``.
+"""The one place sources meet: ``create_training_config``, ``create_inference_config`` and
+``create_reconstruction_config``.
 
 Precedence, highest first: explicit Python arguments and CLI flags the user typed >
 ``PTYCHO_*`` environment > config file > values inferred from the data file > defaults.
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 
 from ptycho_settings.bridge import SECTION_KEY_ALIASES, normalise_section
 from ptycho_settings.data_summary import DataSummary, summarise_data_file
-from ptycho_settings.environment import read_environment
+from ptycho_settings.environment import CONFIG_FILE_VARIABLE, read_environment
 from ptycho_settings.errors import SettingsError, format_validation_error
 from ptycho_settings.execution import PyTorchExecutionConfig
 from ptycho_settings.fields import (
@@ -31,9 +32,13 @@ from ptycho_settings.model import ModelConfig
 from ptycho_settings.provenance import DEFAULT, SourceKind, ValueSource
 from ptycho_settings.resolved import ResolvedSettings
 
-Mode = Literal["training", "inference"]
+Mode = Literal["training", "inference", "reconstruction"]
 Layer = dict[str, dict[str, tuple[Any, str]]]  # section -> field -> (value, where)
-_SECTIONS = ("model", "training", "inference", "execution")
+_SECTIONS = ("model", "training", "inference", "reconstruction", "execution")
+_RUN_SECTIONS = ("training", "inference", "reconstruction")
+# The data file each mode reads, from which N (and, where the mode has it, nphotons) is inferred.
+_DATA_FIELD = {"training": "train_data_file", "inference": "test_data_file",
+               "reconstruction": "data_file"}
 
 
 def create_training_config(
@@ -49,7 +54,8 @@ def create_training_config(
     Parameters
     ----------
     config_file : path, optional
-        JSON or TOML file with sections ``model``, ``training``, ``execution`` (or flat keys).
+        JSON or TOML file with sections ``model``, ``training``, ``execution`` (or flat keys);
+        by default the file named by ``PTYCHO_CONFIG_FILE``, if set.
     overrides : mapping, optional
         Explicit Python values, flat (``{"N": 128, "accelerator": "cpu"}``) or by section.
     flags : mapping, optional
@@ -84,6 +90,19 @@ def create_inference_config(
     return _create("inference", config_file, overrides, flags, environ, check_files)
 
 
+def create_reconstruction_config(
+    config_file: str | Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    flags: Mapping[str, tuple[Any, str]] | None = None,
+    environ: Mapping[str, str] | None = None,
+    check_files: bool = True,
+) -> ResolvedSettings:
+    """Resolve the settings of the iterative solver (``ptycho reconstruct``) from every source
+    (see :func:`create_training_config`)."""
+    return _create("reconstruction", config_file, overrides, flags, environ, check_files)
+
+
 def _create(
     mode: Mode,
     config_file: str | Path | None,
@@ -93,10 +112,15 @@ def _create(
     check_files: bool,
 ) -> ResolvedSettings:
     layers: list[tuple[SourceKind, Layer]] = []
+    environ = os.environ if environ is None else environ
+    if config_file is None and environ.get(CONFIG_FILE_VARIABLE):
+        config_file = environ[CONFIG_FILE_VARIABLE]  # a container's mounted settings file
+        if not Path(config_file).is_file():
+            raise SettingsError(f"{CONFIG_FILE_VARIABLE}={config_file!r}: file does not exist")
     if config_file is not None:
         path = Path(config_file)
         layers.append(("file", sections_from_file(read_config_file(path), path=path, mode=mode)))
-    layers.append(("env", read_environment(os.environ if environ is None else environ, mode=mode)))
+    layers.append(("env", read_environment(environ, mode=mode)))
     if flags:
         layers.append(("cli", _split_flat(mode, flags, "flag")))
     if overrides:
@@ -116,7 +140,7 @@ def _split_overrides(mode: Mode, overrides: Mapping[str, Any]) -> Layer:
         for section, values in overrides.items():
             if section not in _SECTIONS or not isinstance(values, Mapping):
                 raise SettingsError(f"overrides: `{section}` mixes flat keys with sections")
-            if section in ("training", "inference") and section != mode:
+            if section in _RUN_SECTIONS and section != mode:
                 continue
             for key, value in values.items():
                 layer.setdefault(section, {})[key] = (value, f"{section}.{key}")
@@ -162,7 +186,7 @@ def _canonical(section: str, entries: Mapping[str, tuple[Any, str]], kind: str):
 
 
 def _infer_from_data(mode: Mode, values: dict, provenance: dict) -> DataSummary | None:
-    field = "train_data_file" if mode == "training" else "test_data_file"
+    field = _DATA_FIELD[mode]
     path = values[mode].get(field)
     if path is None:
         return None
@@ -170,11 +194,11 @@ def _infer_from_data(mode: Mode, values: dict, provenance: dict) -> DataSummary 
     if not path.is_file():
         raise SettingsError(
             f"{mode}.{field}={str(path)!r} (from {provenance[f'{mode}.{field}'].describe()}): "
-            "file does not exist"
+            f"{_not_a_file(path)}"
         )
     summary = summarise_data_file(path)
     _take_inferred(values, provenance, "model", "N", summary.N, f"probeGuess of {path.name}")
-    if mode == "training" and summary.nphotons is not None:
+    if mode in ("training", "reconstruction") and summary.nphotons is not None:
         detail = f"{summary.nphotons_key} of {path.name}"
         _take_inferred(values, provenance, mode, "nphotons", summary.nphotons, detail)
     return summary
@@ -195,18 +219,22 @@ def _take_inferred(values, provenance, section, field, inferred, detail) -> None
 
 def _check_paths(mode: Mode, values: dict, provenance: dict) -> None:
     """Check the input that ``_infer_from_data`` does not read: validation data or the bundle."""
-    field = "test_data_file" if mode == "training" else "model_path"
+    field = {"training": "test_data_file", "inference": "model_path", "reconstruction": "init"}[mode]
     path = values[mode].get(field)
-    if path is None:
+    if path is None or (field == "init" and str(path) == "flat"):
         return
     path = Path(path)
     if field == "model_path" and path.is_dir():
         exists, what = (path / "wts.h5.zip").is_file(), "no wts.h5.zip in that directory"
     else:
-        exists, what = path.is_file(), "does not exist"
+        exists, what = path.is_file(), _not_a_file(path)
     if not exists:
         source = provenance[f"{mode}.{field}"].describe()
         raise SettingsError(f"{mode}.{field}={str(path)!r} (from {source}): {what}")
+
+
+def _not_a_file(path: Path) -> str:
+    return "is a directory, expected a file" if path.is_dir() else "file does not exist"
 
 
 def _model_from_bundle(values: dict, provenance: dict) -> None:
