@@ -46,8 +46,8 @@ class PinnModule(L.LightningModule):
                                    "training": training.model_dump(mode="json"),
                                    "photon_scale": float(photon_scale)}, ignore=["probe"])
         self.model_config, self.training_config = model, training
-        self.generator = build_generator(model)
         probe = probe.to(torch.complex64)
+        self.generator = build_generator(model, probe=probe)  # the CNN back-projects with it
         if training.probe_trainable:
             self.probe = nn.Parameter(probe)
         else:

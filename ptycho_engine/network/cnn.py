@@ -6,6 +6,12 @@ Topology (reference engine §4.1) with ``f = n_filters_scale``: the encoder halv
 predicts the central N/2 × N/2 of the patch, zero-padded to N × N, so the exit wave has half
 support and the diffraction is oversampled twice; ``probe_big`` adds a second branch that
 fills the border ring. Without ``pad_object`` one more up-sampling predicts the full patch.
+
+Built from settings (``from_config``) the hidden convolutions are batch-normalised and, given
+the probe, every pattern also enters as its back-projected object estimate
+(:class:`ProbeBackProjection`). On the quality benchmark's scan (gridsize 1, 1000 positions, 45
+epochs) the two together raised amplitude / phase SSIM from 0.69 / 0.87 to 0.78 / 0.90, and
+each is ahead at every epoch; at gridsize 2 the phase gained most (0.78 → 0.84 at 80 epochs).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from ptycho_engine.physics.farfield import far_field
 from ptycho_settings import ModelConfig
 
 _AMPLITUDE_ACTIVATIONS = {
@@ -26,10 +33,29 @@ _AMPLITUDE_ACTIVATIONS = {
 }
 
 
-def _double_conv(channels_in: int, channels_out: int) -> nn.Sequential:
+NORMS = ("none", "group", "batch")
+"""Normalisation after each hidden convolution: none (upstream), GroupNorm or BatchNorm. With
+BatchNorm, inference (``eval()``) uses the running statistics of training."""
+
+GROUP_NORM_GROUPS = 8
+
+DEFAULT_NORM = "batch"
+"""Normalisation of generators built from settings (``from_config``). BatchNorm leaves the
+flat-object plateau of the first epochs at once (amplitude SSIM 0.36 after 5 epochs of the
+quality benchmark against 0.25 without) and stays ahead; GroupNorm was slower than none."""
+
+def _norm(kind: str, channels: int) -> list[nn.Module]:
+    if kind == "group":
+        return [nn.GroupNorm(min(GROUP_NORM_GROUPS, channels), channels)]
+    if kind == "batch":
+        return [nn.BatchNorm2d(channels)]
+    return []
+
+
+def _double_conv(channels_in: int, channels_out: int, norm: str = "none") -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(channels_in, channels_out, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(channels_out, channels_out, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(channels_in, channels_out, 3, padding=1), *_norm(norm, channels_out), nn.ReLU(inplace=True),
+        nn.Conv2d(channels_out, channels_out, 3, padding=1), *_norm(norm, channels_out), nn.ReLU(inplace=True),
     )
 
 
@@ -47,13 +73,59 @@ def _he_init(layer: nn.Module) -> None:
         nn.init.zeros_(layer.bias)
 
 
+# --- probe back-projection -------------------------------------------------------------
+# Probe back-projection: a real-space object estimate computed from each diffraction pattern.
+#
+# The CNN otherwise has to learn, from scratch, a map from reciprocal space (the diffraction
+# amplitudes) to real space (the object patch): a global, Fourier-like transform that small
+# convolutions and pooling learn slowly. One error-reduction step from a flat object gives a
+# local estimate instead: give the measured amplitude the phase of the probe's far field,
+# propagate back and divide by the probe where it is bright,
+#
+#     Ô = conj(P) · F⁻¹[X · e^{i·arg F(P)}] / (|P|² + floor · max|P|²).
+#
+# For the simulated lines object it already correlates with the true patch (about 0.6 in
+# amplitude and 0.85 in phase inside the probe), so the network refines an image rather than
+# inverting a Fourier transform. Derived from the probe, it holds no weights (non-persistent
+# buffers: bundles keep storing the probe once), and it uses the probe the model was built
+# with, also when the probe is later trained.
+
+BACKPROJECTION_FLOOR = 0.05
+"""Regularisation of the division by ``|P|²``, relative to its maximum: outside the probe the
+estimate fades to zero instead of amplifying noise."""
+
+
+class ProbeBackProjection(nn.Module):
+    """Normalised amplitudes (B, C, N, N) → complex object estimates (B, C, N, N).
+
+    Parameters
+    ----------
+    probe : complex Tensor of shape (P, N, N) or (N, N)
+        The normalised probe; only its first mode is used.
+    """
+
+    def __init__(self, probe: Tensor, floor: float = BACKPROJECTION_FLOOR) -> None:
+        super().__init__()
+        mode = (probe[0] if probe.ndim == 3 else probe).detach().to(torch.complex64)  # (N, N)
+        spectrum = far_field(mode)
+        self.register_buffer("phase", spectrum / spectrum.abs().clamp_min(1e-12), persistent=False)
+        power = mode.abs() ** 2
+        self.register_buffer("weight", mode.conj() / (power + floor * power.max()), persistent=False)
+
+    def forward(self, amplitude: Tensor) -> Tensor:
+        with torch.autocast(device_type=amplitude.device.type, enabled=False):
+            field = amplitude.float().to(torch.complex64) * self.phase  # (B, C, N, N)
+            exit_wave = torch.fft.ifft2(torch.fft.ifftshift(field, dim=(-2, -1)), norm="ortho")
+            return exit_wave * self.weight
+
+
 class _Decoder(nn.Module):
     """Up-sampling path from the bottleneck to N/2 (or N), then the output head."""
 
     def __init__(self, widths: list[int], channels_out: int, *, n: int, pad_object: bool,
-                 probe_big: bool, activation) -> None:
+                 probe_big: bool, activation, norm: str = "none") -> None:
         super().__init__()
-        stages = [_double_conv(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)]
+        stages = [_double_conv(a, b, norm) for a, b in zip(widths[:-1], widths[1:], strict=True)]
         self.stages = nn.ModuleList(stages)
         last = widths[-1]
         self.pad_object, self.probe_big, self.activation = pad_object, probe_big, activation
@@ -61,13 +133,14 @@ class _Decoder(nn.Module):
         if pad_object and probe_big:
             # convolve at N/2 and only map to the output channels at full size: the border
             # ring is smooth support, and full-resolution wide convolutions would double the cost
-            self.border_features = nn.Sequential(nn.Conv2d(last, last, 3, padding=1), nn.ReLU(inplace=True))
+            self.border_features = nn.Sequential(nn.Conv2d(last, last, 3, padding=1), *_norm(norm, last),
+                                                 nn.ReLU(inplace=True))
             self.border_head = nn.Conv2d(last, channels_out, 3, padding=1)
             ring = torch.ones(n, n)
             ring[n // 4: n // 4 + n // 2, n // 4: n // 4 + n // 2] = 0
             self.register_buffer("border_mask", ring, persistent=False)  # 1 outside the centre
         elif not pad_object:
-            self.full = _double_conv(last, last)
+            self.full = _double_conv(last, last, norm)
 
     def forward(self, features: Tensor) -> Tensor:
         x = features
@@ -93,20 +166,27 @@ class CnnGenerator(nn.Module):
     """
 
     def __init__(self, *, n: int, channels: int, n_filters_scale: int = 2, object_big: bool = True,
-                 probe_big: bool = True, pad_object: bool = True, amp_activation: str = "sigmoid") -> None:
+                 probe_big: bool = True, pad_object: bool = True, amp_activation: str = "sigmoid",
+                 norm: str = "none", probe: Tensor | None = None) -> None:
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+        # with a probe, each pattern also enters as the real and imaginary parts of its
+        # back-projected object estimate (ProbeBackProjection): three times the input channels
+        self.backprojection = ProbeBackProjection(probe) if probe is not None else None
+        channels_in = 3 * channels if probe is not None else channels
         levels = int(math.log2(n // 8))
         f = n_filters_scale
         widths = [128 * f // 2 ** (levels - 1 - i) for i in range(levels)]  # e.g. [64, 128, 256]
-        encoder, previous = [], channels
+        encoder, previous = [], channels_in
         for width in widths:
-            encoder += [_double_conv(previous, width), nn.MaxPool2d(2)]
+            encoder += [_double_conv(previous, width, norm), nn.MaxPool2d(2)]
             previous = width
         self.encoder = nn.Sequential(*encoder)
         decoder_widths = [128 * f] + [max(32 * f, 128 * f // 2 ** max(0, i - (levels - 3)))
                                      for i in range(1, levels)]
         channels_out = channels if object_big else 1
-        options = dict(n=n, pad_object=pad_object, probe_big=probe_big)
+        options = dict(n=n, pad_object=pad_object, probe_big=probe_big, norm=norm)
         self.amplitude = _Decoder(decoder_widths, channels_out, activation=_AMPLITUDE_ACTIVATIONS[amp_activation], **options)
         self.phase = _Decoder(decoder_widths, channels_out, activation=lambda t: math.pi * torch.tanh(t), **options)
 
@@ -123,15 +203,21 @@ class CnnGenerator(nn.Module):
         return heads
 
     @classmethod
-    def from_config(cls, model: ModelConfig) -> CnnGenerator:
-        """Build the generator described by a :class:`~ptycho_settings.ModelConfig`."""
+    def from_config(cls, model: ModelConfig, probe: Tensor | None = None) -> CnnGenerator:
+        """Build the generator described by a :class:`~ptycho_settings.ModelConfig`; with
+        ``probe`` (the normalised probe), its input gains the back-projection channels."""
         return cls(n=model.N, channels=model.C, n_filters_scale=model.n_filters_scale,
                    object_big=model.object_big, probe_big=model.probe_big,
-                   pad_object=model.pad_object, amp_activation=model.amp_activation)
+                   pad_object=model.pad_object, amp_activation=model.amp_activation,
+                   norm=DEFAULT_NORM, probe=probe)
 
     def forward(self, diffraction: Tensor) -> Tensor:
         """Return complex patches ``A·exp(iφ)`` of shape (B, C_out, N, N)."""
-        features = self.encoder(diffraction)  # (B, 128f, N/8, N/8)
+        x = diffraction
+        if self.backprojection is not None:
+            estimate = self.backprojection(diffraction)  # (B, C, N, N) complex
+            x = torch.cat([diffraction, estimate.real, estimate.imag], dim=1)  # (B, 3C, N, N)
+        features = self.encoder(x)  # (B, 128f, N/8, N/8)
         amplitude = self.amplitude(features)  # (B, C_out, N, N)
         phase = self.phase(features)
         return torch.polar(amplitude.float(), phase.float())

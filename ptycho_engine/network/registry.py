@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from torch import nn
+from torch import Tensor, nn
 
 from ptycho_engine.network.cnn import CnnGenerator
 from ptycho_settings import ModelConfig
 
-GENERATORS: dict[str, Callable[[ModelConfig], nn.Module]] = {
+GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "cnn": CnnGenerator.from_config,
 }
 
 
-def build_generator(model: ModelConfig) -> nn.Module:
-    """Return a freshly initialised generator for ``model.architecture``."""
-    return GENERATORS[model.architecture](model)
+def build_generator(model: ModelConfig, probe: Tensor | None = None) -> nn.Module:
+    """Return a freshly initialised generator for ``model.architecture``.
+
+    ``probe`` (the normalised probe) lets a generator derive physics-informed inputs from it
+    (the CNN's back-projection channels); a generator of ``GENERATORS`` takes
+    ``(model, probe=None)``.
+    """
+    return GENERATORS[model.architecture](model, probe=probe)

@@ -74,3 +74,80 @@ def test_filter_scale_sets_the_width():
     small = sum(p.numel() for p in CnnGenerator(n=64, channels=1, n_filters_scale=1).parameters())
     large = sum(p.numel() for p in CnnGenerator(n=64, channels=1, n_filters_scale=2).parameters())
     assert 3.5 < large / small < 4.5  # conv weights scale with the square of the width
+
+
+def _probe(n=64):
+    y, x = torch.meshgrid(torch.arange(n) - n / 2, torch.arange(n) - n / 2, indexing="ij")
+    amplitude = torch.exp(-(x**2 + y**2) / (2 * (n / 8) ** 2))
+    return (amplitude * torch.exp(1j * 0.002 * (x**2 + y**2))).to(torch.complex64)[None]  # (1, N, N)
+
+
+def test_backprojection_inverts_the_far_field_of_a_flat_object():
+    from ptycho_engine.physics.farfield import far_field
+    from ptycho_engine.network.cnn import ProbeBackProjection
+
+    probe = _probe()
+    obj = torch.full((64, 64), 0.7, dtype=torch.complex64)
+    measured = far_field(probe[0] * obj).abs()[None, None]  # (1, 1, N, N)
+    estimate = ProbeBackProjection(probe, floor=1e-6)(measured)[0, 0]
+    bright = probe[0].abs() > 0.2 * probe.abs().max()
+    assert torch.allclose(estimate[bright], obj[bright], atol=1e-3)
+
+
+def test_backprojection_recovers_a_weak_phase_object_approximately():
+    from ptycho_engine.physics.farfield import far_field
+    from ptycho_engine.network.cnn import ProbeBackProjection
+
+    torch.manual_seed(0)
+    probe = _probe()
+    phase = 0.2 * torch.nn.functional.avg_pool2d(torch.randn(1, 1, 64, 64), 5, 1, 2)[0, 0]
+    measured = far_field(probe[0] * torch.polar(torch.ones(64, 64), phase)).abs()[None, None]
+    estimate = ProbeBackProjection(probe)(measured)[0, 0]
+    inner = slice(26, 38)
+    truth, guess = phase[inner, inner].flatten(), estimate.angle()[inner, inner].flatten()
+    correlation = torch.corrcoef(torch.stack([truth, guess]))[0, 1]
+    other = 0.2 * torch.nn.functional.avg_pool2d(torch.randn(1, 1, 64, 64), 5, 1, 2)[0, 0]
+    unrelated = torch.corrcoef(torch.stack([other[inner, inner].flatten(), guess]))[0, 1]
+    # one error-reduction step: the twin image blurs it, but the object is there
+    assert correlation > 0.2 and abs(unrelated) < correlation / 2
+
+
+def test_a_probe_adds_the_backprojection_channels_and_keeps_the_contract():
+    probe = _probe()
+    generator = CnnGenerator(n=64, channels=4, n_filters_scale=1, probe=probe)
+    assert generator.encoder[0][0].in_channels == 12  # amplitudes, Re and Im of the estimate
+    assert generator(torch.rand(2, 4, 64, 64)).shape == (2, 4, 64, 64)
+    assert not any("backprojection" in key for key in generator.state_dict())  # derived, not stored
+    plain = CnnGenerator(n=64, channels=4, n_filters_scale=1)
+    assert plain.backprojection is None and plain.encoder[0][0].in_channels == 4
+
+
+def test_build_generator_passes_the_probe():
+    generator = build_generator(ModelConfig(N=64, gridsize=1, n_filters_scale=1), probe=_probe())
+    assert generator.backprojection is not None and generator.encoder[0][0].in_channels == 3
+
+
+@pytest.mark.parametrize("norm,layer", [("batch", torch.nn.BatchNorm2d), ("group", torch.nn.GroupNorm)])
+def test_norm_layers_follow_every_hidden_convolution(norm, layer):
+    generator = CnnGenerator(n=64, channels=1, n_filters_scale=1, norm=norm)
+    convs = [m for m in generator.modules() if isinstance(m, torch.nn.Conv2d)]
+    norms = [m for m in generator.modules() if isinstance(m, layer)]
+    assert len(norms) == len(convs) - len(generator._heads())  # every conv but the output heads
+    assert generator(torch.rand(2, 1, 64, 64)).shape == (2, 1, 64, 64)
+    generator.eval()  # BatchNorm: running statistics, so one pattern predicts as in a batch
+    with torch.no_grad():
+        x = torch.rand(3, 1, 64, 64)
+        assert torch.allclose(generator(x)[:1], generator(x[:1]), atol=1e-5)
+
+
+def test_unknown_norm_is_rejected():
+    with pytest.raises(ValueError, match="norm"):
+        CnnGenerator(n=64, channels=1, norm="layer")
+
+
+def test_settings_build_the_recommended_network():
+    from ptycho_engine.network.cnn import DEFAULT_NORM
+
+    generator = build_generator(ModelConfig(N=64, n_filters_scale=1))
+    assert DEFAULT_NORM == "batch"
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in generator.modules())
