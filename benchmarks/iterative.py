@@ -46,8 +46,6 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-        logging.getLogger(name).setLevel(logging.ERROR)  # keep the table readable
     from ptycho_engine.data.npz import load_diffraction
     from ptycho_engine.data.simulate import simulate_to_files
     from ptycho_engine.hardware import probe_hardware
@@ -57,6 +55,10 @@ def main() -> None:
     from ptycho_engine.train import train
     from ptycho_settings import ModelConfig, PyTorchExecutionConfig, ReconstructionConfig, TrainingConfig
     from ptycho_settings import resolve_execution
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        # after importing Lightning, which sets its own level; keeps the table readable
+        logging.getLogger(name).setLevel(logging.ERROR)
 
     with tempfile.TemporaryDirectory() as folder:
         scan = Path(folder) / "scan.npz"

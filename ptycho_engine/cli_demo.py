@@ -25,6 +25,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print where everything went."""
     require_engine()
+    import ptycho_engine.train  # noqa: F401 - imports Lightning, which sets its own log level
     from ptycho_engine.demo import run_demo, summary_table
 
     configure_console(args)  # after importing Lightning, which sets its own log level

@@ -97,10 +97,17 @@ def load_bundle(path: str | Path, *, device: str = "cpu") -> LoadedBundle:
     state = {key: torch.from_numpy(np.asarray(value)) for key, value in
              contents.weights["diffraction_to_obj"].items()}
     state["probe"] = probe
-    missing, unexpected = module.load_state_dict(state, strict=False)
+    written_by = contents.manifest.get("package_version", "an unknown version")
+    hint = (f"the bundle was written by version {written_by} of this package, whose network "
+            "may differ; train it again with this version")
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # a layer of another shape (torch lists every one)
+        first = str(error).strip().splitlines()[-1].strip()
+        raise EngineError(f"{path}: the weights do not fit this network ({first}); {hint}") from error
     if missing or unexpected:
-        raise EngineError(f"{path}: weights do not match the model (missing {missing[:3]}, "
-                          f"unexpected {unexpected[:3]})")
+        raise EngineError(f"{path}: the weights do not fit this network (missing {missing[:3]}, "
+                          f"unexpected {unexpected[:3]}); {hint}")
     module.eval()
     return LoadedBundle(module, model, training, contents.params, contents.settings,
                         contents.scaling, Path(path)).to(device)
