@@ -151,3 +151,37 @@ def test_settings_build_the_recommended_network():
     generator = build_generator(ModelConfig(N=64, n_filters_scale=1))
     assert DEFAULT_NORM == "batch"
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in generator.modules())
+
+
+@pytest.mark.parametrize("pad_object", [True, False])
+def test_the_estimate_skip_reaches_the_output_heads_at_their_resolution(pad_object):
+    # With estimate_skip the heads' input gains the real and imaginary parts of the
+    # back-projected estimate (2C channels): centre crop N/2 with pad_object, else full N.
+    # Zeroing the features' path leaves an output that still moves with the estimate.
+    probe = torch.ones(1, 64, 64, dtype=torch.complex64)
+    generator = CnnGenerator(n=64, channels=1, n_filters_scale=1, probe=probe, estimate_skip=True,
+                             pad_object=pad_object, probe_big=False).eval()
+    head = generator.amplitude.centre_head
+    plain = CnnGenerator(n=64, channels=1, n_filters_scale=1, probe=probe, pad_object=pad_object,
+                         probe_big=False).amplitude.centre_head
+    assert head.in_channels == plain.in_channels + 2
+    with torch.no_grad():
+        for decoder in (generator.amplitude, generator.phase):
+            decoder.centre_head.weight[:, :-2] = 0  # the features' share of the heads
+            decoder.centre_head.bias.zero_()
+    x = torch.rand(2, 1, 64, 64)
+    out_a, out_b = generator(x), generator(2 * x)
+    assert not torch.allclose(out_a, out_b)  # only the skipped estimate can carry the change
+
+
+def test_without_a_probe_there_is_no_skip():
+    generator = CnnGenerator(n=64, channels=1, n_filters_scale=1, estimate_skip=True)
+    assert not generator.estimate_skip
+
+
+def test_settings_build_the_estimate_skip():
+    from ptycho_engine.network.cnn import DEFAULT_ESTIMATE_SKIP
+
+    probe = torch.ones(1, 64, 64, dtype=torch.complex64)
+    generator = build_generator(ModelConfig(N=64, n_filters_scale=1), probe)
+    assert DEFAULT_ESTIMATE_SKIP and generator.estimate_skip

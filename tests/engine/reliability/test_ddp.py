@@ -24,12 +24,16 @@ TRAIN_WITH_NORM = Path(__file__).with_name("train_with_norm.py")
 
 # Two processes with batch 4 and one with batch 8 train on the same groups at every step
 # (ptycho_engine.sampling); only the order of float32 sums differs (gloo's all-reduce of the
-# gradients, one thread per process). Adam divides each step by the gradient's running size,
-# so a weight whose gradient is near zero can move visibly differently for a rounding
-# difference; the bound is therefore on ‖Δw‖/‖w‖ over all weights together. Measured after
-# 2 epochs (4 steps): ‖Δw‖/‖w‖ = 3.7e-7 (max |Δw| 1.5e-5, max |w| 0.90), train_loss equal to
-# 1e-7 relative.
+# gradients, one thread per process). The runs use SGD: Adam divides each step by the
+# gradient's running size, so a weight whose gradient is near zero takes a step of about the
+# learning rate in a direction set by rounding (with Adam, ‖Δw‖/‖w‖ was 3.7e-7 for one
+# network and 1.4e-4 for another, whose deep layers' gradients nearly vanish), which says
+# nothing about the distribution. SGD keeps rounding differences at rounding size. A control
+# run at another global batch shows the comparison can fail. Measured after 2 epochs (4
+# steps, SGD lr 1e-4): ‖Δw‖/‖w‖ = 1.7e-8 (max |Δw| 1.5e-7), train_loss equal; the control
+# differs by 7.2e-3.
 RELATIVE_TOLERANCE = 1e-5
+SGD = ("--optimizer", "sgd", "--learning-rate", "1e-4")
 
 
 # BatchNorm statistics are per process on CPUs (torch's SyncBatchNorm needs GPUs), which no
@@ -39,7 +43,7 @@ NORM = "none"
 
 def _two_process_run(out) -> subprocess.CompletedProcess:
     environment = clean_environment(PTYCHO_STRATEGY="ddp", PTYCHO_DEVICES="2")
-    arguments = train_arguments(out, nepochs=2)
+    arguments = train_arguments(out, *SGD, nepochs=2)
     # Lightning starts rank 1 with the same command line
     command = [sys.executable, str(TRAIN_WITH_NORM), NORM, "train", *arguments]
     return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO,
@@ -62,7 +66,7 @@ def test_two_gloo_processes_agree_with_one_process_at_the_same_global_batch(tmp_
     assert read_bundle(two).settings["resolved_execution"]["strategy"] == "ddp"
 
     monkeypatch.setattr(cnn, "DEFAULT_NORM", NORM, raising=False)
-    assert main(["train", *train_arguments(one, nepochs=2), "--batch-size", "8"]) == 0
+    assert main(["train", *train_arguments(one, *SGD, nepochs=2), "--batch-size", "8"]) == 0
     weights = bundle_weights(two), bundle_weights(one)
     relative = relative_norm_difference(*weights)
     difference, scale = largest_difference(*weights)
@@ -71,3 +75,9 @@ def test_two_gloo_processes_agree_with_one_process_at_the_same_global_batch(tmp_
           f"(max |w| = {scale:.3g}); train_loss {losses[0].tolist()} vs {losses[1].tolist()}")
     assert relative <= RELATIVE_TOLERANCE
     assert np.allclose(losses[0], losses[1], rtol=RELATIVE_TOLERANCE, atol=0)
+    # control: one process at batch 4 (half the global batch) trains differently
+    other = tmp_path / "other"
+    assert main(["train", *train_arguments(other, *SGD, nepochs=2), "--batch-size", "4"]) == 0
+    control = relative_norm_difference(bundle_weights(other), weights[1])
+    print(f"control, another global batch: ‖Δw‖/‖w‖ = {control:.3g}")
+    assert control > 100 * RELATIVE_TOLERANCE
