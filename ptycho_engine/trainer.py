@@ -8,7 +8,6 @@ Checkpoints and CSV metrics are written atomically (:mod:`ptycho_engine.lightnin
 from __future__ import annotations
 
 import inspect
-import os
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +82,19 @@ def build_logger(execution: PyTorchExecutionConfig, output_dir: Path):
     _require("mlflow", "mlflow")
     from lightning.pytorch.loggers import MLFlowLogger
 
-    uri = execution.mlflow_tracking_uri
-    if uri is None:
-        uri = (output_dir / "mlruns").resolve().as_uri()
-        # MLflow 3 refuses its (deprecated) file store unless this is set; a local store in
-        # the output folder is what a run without a tracking server asked for. A user's own
-        # setting of the variable is respected.
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-    return MLFlowLogger(experiment_name=name, tracking_uri=uri)
+    from mlflow.exceptions import MlflowException
+
+    uri = execution.mlflow_tracking_uri or (output_dir / "mlruns").resolve().as_uri()
+    try:
+        return MLFlowLogger(experiment_name=name, tracking_uri=uri)  # opens the store now
+    except MlflowException as error:
+        # e.g. MLflow 3 refuses its file store (our default) unless MLFLOW_ALLOW_FILE_STORE
+        # is set; the engine leaves the process environment to the user
+        first = str(error).strip().splitlines()[0]
+        raise EngineError(
+            f"logger=mlflow: MLflow refused the tracking store {uri} ({first}); set "
+            "mlflow_tracking_uri (a server or sqlite:///PATH/mlflow.db), or for a local file "
+            "store export MLFLOW_ALLOW_FILE_STORE=true") from error
 
 
 def _require(module: str, extra: str) -> None:

@@ -58,12 +58,27 @@ def test_tensorboard_logger_writes_an_event_file(tmp_path):
 
 def test_mlflow_logger_writes_a_run_with_metrics(tmp_path, monkeypatch):
     pytest.importorskip("mlflow", reason="optional extra: pip install '.[mlflow]'")
-    # MLflow 3 refuses its file store (the engine's default `<output_dir>/mlruns`) unless
-    # MLFLOW_ALLOW_FILE_STORE is set: the engine sets it for its own default, so no setup here.
-    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    # MLflow 3 refuses its file store (the engine's default `<output_dir>/mlruns`) unless this
+    # variable is set; docs/workflows.md tells users the same.
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     train_with(tmp_path, logger="mlflow", experiment_name="mlflow_run")
     store = tmp_path / "mlruns"  # the default: a local file store in the output directory
     history = [path for path in store.rglob("metrics/train_loss") if path.is_file()]
     assert history, f"no train_loss metric under {store}"
     assert len(history[0].read_text().splitlines()) == EPOCHS
     assert list(store.rglob("meta.yaml"))
+
+
+def test_a_store_mlflow_refuses_is_one_clear_error(tmp_path, monkeypatch):
+    mlflow = pytest.importorskip("mlflow", reason="optional extra: pip install '.[mlflow]'")
+    if int(mlflow.__version__.split(".")[0]) < 3:
+        pytest.skip("MLflow before 3 accepts its file store")
+    from ptycho_engine.errors import EngineError
+    from ptycho_engine.trainer import build_logger
+    from ptycho_settings import PyTorchExecutionConfig
+
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    execution = PyTorchExecutionConfig.from_values({"logger": "mlflow"})
+    with pytest.raises(EngineError, match="MLFLOW_ALLOW_FILE_STORE=true"):
+        build_logger(execution, tmp_path)
+
