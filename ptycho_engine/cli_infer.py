@@ -102,10 +102,9 @@ def _refine(bundle, data, reconstruction, execution, config, show_progress):
     record and, with ground truth, the network-only scores), lines to print and the files
     written.
     """
-    from ptycho_engine.hardware import probe_hardware
+    from ptycho_engine.hardware import execution_device
     from ptycho_engine.iterative import SolverSettings, refine_reconstruction
-    from ptycho_engine.solver_report import solver_summary, write_solver_report
-    from ptycho_settings import resolve_execution
+    from ptycho_engine.solver_report import solver_metrics, solver_summary, write_solver_report
 
     extra = {}
     if data.object is not None:
@@ -114,14 +113,12 @@ def _refine(bundle, data, reconstruction, execution, config, show_progress):
         extra["network_only"] = evaluate_reconstruction(
             reconstruction.object, data.object, origin=reconstruction.origin,
             positions_xy=data.positions_xy, patch_size=data.N).to_dict()
-    device = resolve_execution(execution, probe_hardware()).device
-    settings = SolverSettings(config.refine_iterations, config.refine_lr, config.refine_batch_size,
-                              config.refine_probe, execution.seed)
-    refined, result = refine_reconstruction(bundle, data, reconstruction, settings, device=device,
-                                            progress=show_progress)
+    settings = SolverSettings.from_config(config, seed=execution.seed)
+    refined, result = refine_reconstruction(bundle, data, reconstruction, settings,
+                                            device=execution_device(execution), progress=show_progress)
     summary = solver_summary(result, settings, start="network")
     files = write_solver_report(config.output_dir, summary)
-    extra["solver"] = {key: value for key, value in summary.items() if key != "nll_per_iteration"}
+    extra["solver"] = solver_metrics(summary)
     lines = [f"refined {result.iterations} iterations in {result.seconds:.2f} s: NLL "
              f"{result.nll_before:.6g} (network) → {result.nll_after:.6g}"]
     lines += [f"{label + ':':<16}{path}" for label, path in files.items()]

@@ -31,28 +31,25 @@ def run_reconstruct(args: argparse.Namespace) -> int:
     require_engine()
     from ptycho_engine.cli_infer import format_metrics
     from ptycho_engine.data.npz import load_diffraction
-    from ptycho_engine.hardware import probe_hardware
+    from ptycho_engine.hardware import execution_device
     from ptycho_engine.iterative import SolverSettings, reconstruct_iteratively
     from ptycho_engine.outputs import check_output_dir, write_outputs
-    from ptycho_engine.solver_report import solver_summary, write_solver_report
-    from ptycho_settings import resolve_execution
+    from ptycho_engine.solver_report import solver_metrics, solver_summary, write_solver_report
 
     configure_console(args)
     config, execution = resolved.config, resolved.execution
     check_output_dir(config.output_dir, overwrite=args.overwrite)
     data = load_diffraction(config.data_file)
-    device = resolve_execution(execution, probe_hardware()).device
+    device = execution_device(execution)
     reconstruction, result = reconstruct_iteratively(
         data, config, seed=execution.seed, device=device,
         progress=execution.enable_progress_bar and not args.quiet)
-    settings = SolverSettings(config.iterations, config.refine_lr, config.refine_batch_size,
-                              config.refine_probe, execution.seed)
-    summary = solver_summary(result, settings, start=str(config.init))
+    summary = solver_summary(result, SolverSettings.from_config(config, seed=execution.seed),
+                             start=str(config.init))
     files = write_solver_report(config.output_dir, summary)
     written = write_outputs(reconstruction, data, config.output_dir, phase_vmin=config.phase_vmin,
                             phase_vmax=config.phase_vmax, overwrite=args.overwrite,
-                            extra_metrics={"solver": {k: v for k, v in summary.items()
-                                                      if k != "nll_per_iteration"}},
+                            extra_metrics={"solver": solver_metrics(summary)},
                             also_written=files.values())
     print(f"solved {data.n_positions} positions, {result.iterations} iterations in "
           f"{result.seconds:.2f} s on {device}: NLL {result.nll_before:.6g} → {result.nll_after:.6g}")

@@ -6,7 +6,7 @@ import os
 
 import torch
 
-from ptycho_settings import HardwareDescription
+from ptycho_settings import HardwareDescription, PyTorchExecutionConfig, resolve_execution
 
 
 def probe_hardware() -> HardwareDescription:
@@ -17,3 +17,8 @@ def probe_hardware() -> HardwareDescription:
         mps_available=bool(mps is not None and mps.is_available()),
         cpu_count=os.cpu_count() or 1,
     )
+
+
+def execution_device(execution: PyTorchExecutionConfig) -> str:
+    """The device (``cpu``, ``cuda``, ``mps``) a single-process job of ``execution`` runs on."""
+    return resolve_execution(execution, probe_hardware()).device

@@ -19,7 +19,7 @@ from ptycho_engine.data.npz import DiffractionData
 from ptycho_engine.errors import EngineError
 from ptycho_engine.module import PinnModule
 from ptycho_engine.stitch import Stitcher, canvas_frame, probe_weight
-from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig, resolve_execution
+from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 
 
 @dataclass(eq=False)
@@ -125,10 +125,10 @@ def reconstruct(
     progress: bool = False,
 ) -> Reconstruction:
     """Predict every group of ``data`` and stitch each channel at its own position."""
-    from ptycho_engine.hardware import probe_hardware
+    from ptycho_engine.hardware import execution_device
 
     execution = execution or PyTorchExecutionConfig()
-    device = resolve_execution(execution, probe_hardware()).device
+    device = execution_device(execution)
     model = bundle.model
     if data.N != model.N:
         raise EngineError(f"{data.source}: patterns are {data.N}×{data.N} but the model was "

@@ -27,7 +27,7 @@ from ptycho_engine.solver import (
     solve,
 )
 from ptycho_engine.stitch import RELATIVE_WEIGHT_FLOOR, Stitcher, canvas_frame, probe_weight
-from ptycho_settings import ModelConfig, ReconstructionConfig
+from ptycho_settings import InferenceConfig, ReconstructionConfig
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,15 @@ class SolverSettings:
     refine_probe: bool = False
     seed: int = 0
     time_limit_s: float | None = None
+
+    @classmethod
+    def from_config(cls, config: InferenceConfig | ReconstructionConfig, *, seed: int,
+                    time_limit_s: float | None = None) -> SolverSettings:
+        """The solver settings of ``ptycho infer`` (``refine_iterations``) or ``ptycho
+        reconstruct`` (``iterations``)."""
+        iterations = config.refine_iterations if isinstance(config, InferenceConfig) else config.iterations
+        return cls(iterations, config.refine_lr, config.refine_batch_size, config.refine_probe,
+                   seed, time_limit_s)
 
 
 def refine_reconstruction(
@@ -100,8 +109,7 @@ def reconstruct_iteratively(
     problem = _problem(data, origin, probe, input_normalisation(data.diffraction),
                        photon_scale(nphotons, data.N), flat_log_scale(probe, data.N),
                        config.model.gaussian_smoothing_sigma)
-    settings = SolverSettings(config.iterations, config.refine_lr, config.refine_batch_size,
-                              config.refine_probe, seed, time_limit_s)
+    settings = SolverSettings.from_config(config, seed=seed, time_limit_s=time_limit_s)
     return _run(problem, initial, data, origin, settings, device, progress, "solving", q)
 
 

@@ -33,6 +33,11 @@ def solver_summary(result: SolverResult, settings: Any, *, start: str) -> dict[s
     }
 
 
+def solver_metrics(summary: dict[str, Any]) -> dict[str, Any]:
+    """The solver's entry of ``metrics.json``: the summary without the per-iteration history."""
+    return {key: value for key, value in summary.items() if key != "nll_per_iteration"}
+
+
 def write_solver_report(output_dir: Path, summary: dict[str, Any]) -> dict[str, Path]:
     """Write ``solver.json`` and, with at least one iteration, ``solver_nll.png``."""
     output_dir.mkdir(parents=True, exist_ok=True)
