@@ -15,19 +15,12 @@ beside a constant object (the floor). Times are wall seconds on this machine.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-
-def _scores(reconstruction, data) -> dict:
-    from ptycho_engine.metrics import evaluate_reconstruction
-
-    return evaluate_reconstruction(reconstruction.object, data.object, origin=reconstruction.origin,
-                                   positions_xy=data.positions_xy, patch_size=data.N).to_dict()
+from scan_scores import benchmark_execution, quiet, scores, simulated_scan
 
 
 def _row(label: str, scores: dict, seconds: float | None, nll: float | None = None) -> str:
@@ -45,29 +38,18 @@ def main() -> None:
     parser.add_argument("--refine-iterations", type=int, default=20)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    warnings.filterwarnings("ignore")
-    from ptycho_engine.data.npz import load_diffraction
-    from ptycho_engine.data.simulate import simulate_to_files
-    from ptycho_engine.hardware import probe_hardware
+    from ptycho_engine.hardware import execution_device
     from ptycho_engine.infer import load_bundle, reconstruct
     from ptycho_engine.iterative import SolverSettings, reconstruct_iteratively, refine_reconstruction
     from ptycho_engine.metrics import constant_object_baseline
     from ptycho_engine.train import train
-    from ptycho_settings import ModelConfig, PyTorchExecutionConfig, ReconstructionConfig, TrainingConfig
-    from ptycho_settings import resolve_execution
+    from ptycho_settings import ModelConfig, ReconstructionConfig, TrainingConfig
 
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
-        # after importing Lightning, which sets its own level; keeps the table readable
-        logging.getLogger(name).setLevel(logging.ERROR)
-
+    quiet()
     with tempfile.TemporaryDirectory() as folder:
-        scan = Path(folder) / "scan.npz"
-        simulate_to_files(scan, n=64, n_positions=args.positions, nphotons=1e6, seed=0)
-        data = load_diffraction(scan)
-        execution = PyTorchExecutionConfig.from_values({
-            "accelerator": args.device, "enable_progress_bar": False, "logger": "none",
-            "enable_checkpointing": False, "seed": 0})
-        device = resolve_execution(execution, probe_hardware()).device
+        scan, data = simulated_scan(Path(folder), args.positions)
+        execution = benchmark_execution(args.device)
+        device = execution_device(execution)
         solver_config = ReconstructionConfig(model=ModelConfig(N=64), data_file=scan,
                                              iterations=args.refine_iterations)
         print(f"{data.n_positions} positions, N=64, 1e6 photons; device {device}, "
@@ -92,13 +74,13 @@ def main() -> None:
         same_k, same_k_result = reconstruct_iteratively(data, solver_config, device=device)
 
         print(f"{'':<36}{'amp SSIM':>9}{'ph SSIM':>9}{'amp PSNR':>10}{'ph PSNR':>10}{'time s':>9}{'NLL':>12}")
-        print(_row(f"network only ({args.epochs} epochs)", _scores(network, data), network_s,
+        print(_row(f"network only ({args.epochs} epochs)", scores(network, data), network_s,
                    refine_result.nll_before))
-        print(_row(f"network + {refine_result.iterations} refinement its", _scores(refined, data),
+        print(_row(f"network + {refine_result.iterations} refinement its", scores(refined, data),
                    refined_s, refine_result.nll_after))
         print(_row(f"solver from flat, same time ({equal_result.iterations} its)",
-                   _scores(equal_time, data), equal_result.seconds, equal_result.nll_after))
-        print(_row(f"solver from flat, {same_k_result.iterations} its", _scores(same_k, data),
+                   scores(equal_time, data), equal_result.seconds, equal_result.nll_after))
+        print(_row(f"solver from flat, {same_k_result.iterations} its", scores(same_k, data),
                    same_k_result.seconds, same_k_result.nll_after))
         baseline = constant_object_baseline(data.object, origin=network.origin,
                                             positions_xy=data.positions_xy, patch_size=data.N)

@@ -1,0 +1,50 @@
+"""What the quality benchmarks share: the simulated scan, quiet Lightning, a run's execution
+settings, and scores against the truth. Imported by ``quality.py`` and ``iterative.py`` (run as
+scripts from any directory: Python puts this folder on the path)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+SCAN = dict(n=64, nphotons=1e6)
+"""The benchmark scan: simulated lines object, N = 64, 1e6 photons per pattern."""
+
+
+def quiet() -> None:
+    """Silence warnings and Lightning's banner, so only the tables print (call after importing
+    Lightning, which sets its own log level on import)."""
+    warnings.filterwarnings("ignore")
+    import lightning  # noqa: F401
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def simulated_scan(folder: Path, positions: int, *, name: str = "scan.npz", seed: int = 0):
+    """Write a benchmark scan to ``folder/name`` (seed 0: the benchmarks' scan; another seed
+    draws another object); return (path, DiffractionData)."""
+    from ptycho_engine.data.npz import load_diffraction
+    from ptycho_engine.data.simulate import simulate_to_files
+
+    path = Path(folder) / name
+    simulate_to_files(path, n_positions=positions, seed=seed, **SCAN)
+    return path, load_diffraction(path)
+
+
+def benchmark_execution(device: str):
+    """Execution settings of a benchmark run: no progress bar, logger or checkpoints; seed 0."""
+    from ptycho_settings import PyTorchExecutionConfig
+
+    return PyTorchExecutionConfig.from_values({
+        "accelerator": device, "enable_progress_bar": False, "logger": "none",
+        "enable_checkpointing": False, "seed": 0})
+
+
+def scores(reconstruction, data) -> dict:
+    """``metrics.json``-style scores of a reconstruction against the scan's truth."""
+    from ptycho_engine.metrics import evaluate_reconstruction
+
+    return evaluate_reconstruction(reconstruction.object, data.object, origin=reconstruction.origin,
+                                   positions_xy=data.positions_xy, patch_size=data.N).to_dict()
