@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from ptycho_engine.network import build_generator
 from ptycho_engine.physics.forward import forward_amplitude, tie_overlaps
 from ptycho_engine.physics.losses import amplitude_mae, poisson_nll, realspace_mae
+from ptycho_engine.physics.scaling import flat_log_scale
 from ptycho_engine.physics.shift import extract_group
 from ptycho_settings import ModelConfig, TrainingConfig
 
@@ -147,8 +148,7 @@ def initial_log_scale(probe: Tensor, n: int) -> float:
     a sigmoid amplitude head in its sensitive range: at δ = 0 it must saturate to explain the
     data, and its gradient vanishes (training then stalls on a flat object).
     """
-    energy = float((probe.abs() ** 2).sum())
-    return 0.5 * math.log((n / 2) ** 2 / (DESIGN_AMPLITUDE**2 * energy))
+    return flat_log_scale(probe, n, DESIGN_AMPLITUDE)
 
 
 def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:

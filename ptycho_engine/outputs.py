@@ -17,9 +17,10 @@ import numpy as np
 from ptycho_engine.data.npz import DiffractionData
 from ptycho_engine.errors import EngineError
 from ptycho_engine.infer import Reconstruction
+from ptycho_engine.solver_report import CURVE_NAME, REPORT_NAME
 
 RESULT_NAME = "reconstruction.npz"
-OPTIONAL_NAMES = ("metrics.json", "comparison.png", "frc.png", "solver.json", "solver_nll.png")
+OPTIONAL_NAMES = ("metrics.json", "comparison.png", "frc.png", REPORT_NAME, CURVE_NAME)
 """Outputs only some runs write (ground truth, the iterative solver). Replacing a result with
 ``overwrite`` removes those this run did not write, so no file describes an older result."""
 

@@ -29,6 +29,7 @@ from torch import Tensor
 
 from ptycho_engine.physics.farfield import diffraction_amplitude
 from ptycho_engine.physics.losses import poisson_nll
+from ptycho_engine.physics.scaling import flat_log_scale
 from ptycho_engine.physics.shift import extract_patches
 
 PROBE_LR_FRACTION = 0.1
@@ -191,16 +192,6 @@ def solve(
     nll_after = dataset_nll(problem, canvas.detach(), probe.detach())
     return SolverResult(canvas.detach(), probe.detach(), nll_before, nll_after, history,
                         time.perf_counter() - start, len(history))
-
-
-def flat_log_scale(probe: Tensor, n: int, amplitude: float = 1.0) -> float:
-    """δ with which a flat object of ``amplitude`` reproduces the mean pattern energy (N/2)².
-
-    By Parseval (orthonormal far field) a flat object of amplitude a gives the energy
-    ``a²·Σ|P|²``; so ``e^{2δ}·a²·Σ|P|² = (N/2)²``.
-    """
-    energy = float((probe.abs() ** 2).sum())
-    return 0.5 * math.log((n / 2) ** 2 / (amplitude**2 * energy))
 
 
 def flat_canvas(shape: tuple[int, int], amplitude: float = 1.0) -> Tensor:

@@ -26,7 +26,8 @@ from torch import Tensor
 
 from ptycho_engine.conventions import photon_target_energy
 
-__all__ = ["input_normalisation", "mean_pattern_energy", "nphotons_from_amplitude", "photon_scale"]
+__all__ = ["flat_log_scale", "input_normalisation", "mean_pattern_energy", "nphotons_from_amplitude",
+           "photon_scale"]
 
 _CHUNK = 1024  # patterns per float64 chunk, so a large dataset is never copied whole
 
@@ -81,3 +82,13 @@ def photon_scale(nphotons: float, n: int) -> float:
 def nphotons_from_amplitude(diffraction: Tensor | np.ndarray) -> float:
     """Return the mean total counts per pattern, ``mean_m sum_uv X**2``, of ``X = sqrt(counts)``."""
     return mean_pattern_energy(diffraction)
+
+
+def flat_log_scale(probe: Tensor, n: int, amplitude: float = 1.0) -> float:
+    """δ with which a flat object of ``amplitude`` reproduces the mean pattern energy (N/2)².
+
+    By Parseval (orthonormal far field) a flat object of amplitude a gives the energy
+    ``a²·Σ|P|²``; so ``e^{2δ}·a²·Σ|P|² = (N/2)²``.
+    """
+    energy = float((probe.abs() ** 2).sum())
+    return 0.5 * math.log(photon_target_energy(n) / (amplitude**2 * energy))
