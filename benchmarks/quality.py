@@ -3,8 +3,9 @@
 Run: ``python benchmarks/quality.py [--epochs E] [--positions M]``. A simulated object
 (N = 64, gridsize 2, about 1000 positions, 1e6 photons per pattern) is reconstructed the way
 a user would on their own scan: train on the scan, then reconstruct the same scan. Printed
-beside it, scored the same way: a constant object (the floor) and, with ``--held-out``, a
-second scan of a different object reconstructed by the same trained network.
+beside it, scored the same way: the untrained network (each pattern's own physics estimate,
+where training starts), a constant object (the floor) and, with ``--held-out``, a second scan
+of a different object reconstructed by the same trained network.
 Target: amplitude and phase SSIM ≥ 0.90 within 15 minutes on 2 CPU cores.
 """
 
@@ -15,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scan_scores import benchmark_execution, quiet, scores, simulated_scan
+from scan_scores import benchmark_execution, quiet, scores, simulated_scan, untrained
 
 
 def _row(label: str, scores: dict, seconds: float | None) -> str:
@@ -63,6 +64,8 @@ def main() -> None:
         print(_row("PtychoPINN (train + infer)", scores(reconstruction, data), train_s + infer_s))
         baseline = constant_object_baseline(data.object, origin=reconstruction.origin,
                                             positions_xy=data.positions_xy, patch_size=data.N)
+        start = reconstruct(untrained(result.bundle_path), data, execution)
+        print(_row("untrained (the estimate)", scores(start, data), None))
         print(_row("constant object", baseline.to_dict(), None))
         if args.held_out:
             _, other_data = simulated_scan(Path(folder), args.positions // 2, name="other.npz", seed=1)

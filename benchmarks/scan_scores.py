@@ -48,3 +48,17 @@ def scores(reconstruction, data) -> dict:
 
     return evaluate_reconstruction(reconstruction.object, data.object, origin=reconstruction.origin,
                                    positions_xy=data.positions_xy, patch_size=data.N).to_dict()
+
+
+def untrained(bundle_path):
+    """The bundle's network before training: it returns each pattern's own physics estimate
+    (what the network starts from), stitched like any reconstruction."""
+    import torch
+
+    from ptycho_engine.infer import load_bundle
+
+    bundle = load_bundle(bundle_path)
+    torch.manual_seed(0)
+    generator = type(bundle.module.generator).from_config(bundle.model, probe=bundle.module.probe)
+    bundle.module.generator = generator.eval()
+    return bundle

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ptycho_engine.network import build_generator
-from ptycho_engine.physics.forward import forward_amplitude, tie_overlaps
+from ptycho_engine.physics.forward import forward_amplitude, merge_weight, tie_overlaps
 from ptycho_engine.physics.losses import amplitude_mae, poisson_nll, realspace_mae
 from ptycho_engine.physics.scaling import flat_log_scale
 from ptycho_engine.physics.shift import extract_group
@@ -48,7 +48,7 @@ class PinnModule(L.LightningModule):
                                    "photon_scale": float(photon_scale)}, ignore=["probe"])
         self.model_config, self.training_config = model, training
         probe = probe.to(torch.complex64)
-        self.generator = build_generator(model, probe=probe)  # the CNN back-projects with it
+        self.generator = build_generator(model, probe=probe)  # the CNN estimates patches with it
         if training.probe_trainable:
             self.probe = nn.Parameter(probe)
         else:
@@ -67,7 +67,14 @@ class PinnModule(L.LightningModule):
     def tie(self, patches: Tensor, offsets: Tensor) -> Tensor:
         """Tie a group's per-channel patches through their overlaps (object_big), as the
         physics sees them; one patch per group, or one channel, is returned as it is."""
-        return tie_overlaps(patches, offsets) if patches.shape[1] > 1 else patches
+        if patches.shape[1] == 1:
+            return patches
+        return tie_overlaps(patches, offsets, merge_weight=self.merge_weight())
+
+    def merge_weight(self) -> Tensor | None:
+        """The per-pixel weight (N, N) of each patch where a group is merged
+        (``training_patch_weighting``), from the current probe."""
+        return merge_weight(self.model_config.training_patch_weighting, self.probe)
 
     def predict_amplitude(self, patches: Tensor, offsets: Tensor) -> Tensor:
         """Predicted normalised amplitudes (B, C, N, N) of object patches, through the physics."""
@@ -75,11 +82,12 @@ class PinnModule(L.LightningModule):
             patches = patches.to(torch.complex64)
             offsets = offsets.float()
             tie = offsets if patches.shape[1] > 1 else None  # as in :meth:`tie`
+            weight = self.merge_weight() if tie is not None else None
             if patches.shape[1] == 1 and offsets.shape[1] > 1:
                 # one patch per group (object_big false): each channel sees it at its offset
                 patches = extract_group(patches[:, 0], offsets, patches.shape[-1])  # (B, C, N, N)
             amplitude = forward_amplitude(
-                patches, self.probe, offsets=tie,
+                patches, self.probe, offsets=tie, merge_weight=weight,
                 smoothing_sigma_px=self.model_config.gaussian_smoothing_sigma,
             )
             return amplitude * torch.exp(self.log_scale.float())

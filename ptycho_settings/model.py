@@ -12,6 +12,7 @@ from ptycho_settings.bridge import normalise_section
 ModelType = Literal["pinn", "supervised"]
 AmpActivation = Literal["sigmoid", "swish", "softplus", "relu"]
 Architecture = Literal["cnn"]
+PatchWeighting = Literal["probe", "central_mask", "uniform"]
 
 
 class ModelConfig(BaseModel):
@@ -43,6 +44,12 @@ class ModelConfig(BaseModel):
 
     object_big: bool = True
     """True: every pattern of a group gets its own object patch, merged at the group's offsets; False: one central patch. Legacy key `object.big`."""
+
+    estimate_iterations: int = Field(default=20, ge=0, le=1000)
+    """Single-position PIE steps of the per-pattern object estimate the generator refines (0: one back-projection). More steps start the network closer to the object and cost two FFTs per pattern each. Not in the legacy dict of upstream."""
+
+    training_patch_weighting: PatchWeighting = "probe"
+    """Weight of each patch where a group's patches are merged (object_big): `probe` |P|² (a pixel follows the patterns that illuminate it), `central_mask` the central N/2 × N/2, `uniform` all of the patch. Upstream's torch field of the same name (its default `central_mask`)."""
 
     probe_big: bool = True
     """True: the decoder also reconstructs the region beyond the central N/2 crop. Legacy key `probe.big`."""

@@ -22,7 +22,7 @@ def build_generator(model: ModelConfig, probe: Tensor | None = None) -> nn.Modul
     """Return a freshly initialised generator for ``model.architecture``.
 
     ``probe`` (the normalised probe) lets a generator derive physics-informed inputs from it
-    (the CNN's back-projection channels); a generator of ``GENERATORS`` takes
+    (the CNN's per-pattern estimate); a generator of ``GENERATORS`` takes
     ``(model, probe=None)``.
     """
     return GENERATORS[model.architecture](model, probe=probe)

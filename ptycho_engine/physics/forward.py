@@ -11,12 +11,41 @@ Stages (conventions: see ``ptycho_engine.conventions``):
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from ptycho_engine.physics.farfield import diffraction_amplitude
 from ptycho_engine.physics.shift import extract_group, merge_group
 
-__all__ = ["forward_amplitude", "tie_overlaps"]
+__all__ = ["PROBE_WEIGHT_FLOOR", "forward_amplitude", "merge_weight", "tie_overlaps"]
+
+PROBE_WEIGHT_FLOOR = 1e-3
+"""Added to the normalised ``|P|²`` of the ``probe`` merge weight: a canvas pixel that only dim
+patch rims reach still gets their average instead of a 0/0, while wherever a patch is brightly
+lit its value dominates."""
+
+
+def merge_weight(kind: str, probe: Tensor) -> Tensor | None:
+    """Per-pixel weight (N, N) of each patch in the overlap merge (``training_patch_weighting``).
+
+    ``probe``: ``|P|²`` summed over modes, normalised to a maximum of 1, plus
+    :data:`PROBE_WEIGHT_FLOOR`: each pixel follows the patterns that illuminate it, which are the
+    ones whose data determine it (a uniform average lets the unconstrained, dark rim of one
+    patch overwrite the bright centre of its neighbour). ``central_mask``: 1 on the central
+    N/2 × N/2, 0 elsewhere (upstream's default). ``uniform``: ``None``, every pixel counts alike.
+    """
+    n = probe.shape[-1]
+    if kind == "uniform":
+        return None
+    if kind == "central_mask":
+        mask = torch.zeros(n, n, device=probe.device)
+        mask[n // 4: n // 4 + n // 2, n // 4: n // 4 + n // 2] = 1.0
+        return mask
+    if kind == "probe":
+        intensity = (probe.detach().abs() ** 2).reshape(-1, n, n).sum(dim=0)  # (N, N)
+        return (intensity / intensity.max().clamp_min(torch.finfo(intensity.dtype).tiny)
+                + PROBE_WEIGHT_FLOOR).float()
+    raise ValueError(f"unknown patch weighting {kind!r}: expected probe, central_mask or uniform")
 
 
 def tie_overlaps(patches: Tensor, offsets: Tensor, *, merge_weight: Tensor | None = None) -> Tensor:

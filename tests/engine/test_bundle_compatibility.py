@@ -36,7 +36,10 @@ def _write(folder: Path, generator: CnnGenerator) -> Path:
     CnnGenerator(n=N, channels=1, n_filters_scale=1),
     # the same input channels but no normalisation layers: missing keys only
     CnnGenerator(n=N, channels=1, n_filters_scale=1, probe=torch.ones(1, N, N, dtype=torch.complex64)),
-], ids=["earlier-input-layer", "no-batchnorm"])
+    # the same layers predicting the object outright instead of correcting the estimate
+    CnnGenerator(n=N, channels=1, n_filters_scale=1, probe=torch.ones(1, N, N, dtype=torch.complex64),
+                 norm="batch", estimate_skip=True),
+], ids=["earlier-input-layer", "no-batchnorm", "object-outright"])
 def test_a_bundle_of_another_network_is_one_clear_error(tmp_path, generator, capsys):
     bundle = _write(tmp_path / "old", generator)
     with pytest.raises(EngineError, match=r"do not fit this network .*written by version .*train it again"):

@@ -15,9 +15,11 @@ from tests.engine.simdata import simulated_files
 EXECUTION = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "seed": 0})
 
 
-def _setup(**training):
+def _setup(estimate_iterations: int = ModelConfig().estimate_iterations, **training):
     train_file, _ = simulated_files()
-    config = TrainingConfig(model=ModelConfig(gridsize=training.pop("gridsize", 1), n_filters_scale=1),
+    model = ModelConfig(gridsize=training.pop("gridsize", 1), n_filters_scale=1,
+                        estimate_iterations=estimate_iterations)
+    config = TrainingConfig(model=model,
                             train_data_file=train_file, nphotons=1e6, n_groups=32, **training)
     data = load_diffraction(train_file)
     scan = group_for_training(data, config, EXECUTION)
@@ -85,7 +87,10 @@ def test_loss_weights():
 
 
 def test_a_few_steps_lower_the_loss():
-    module, scan = _setup(gridsize=2, learning_rate=1e-3)
+    # from the bare back-projection (no PIE steps), where there is much to learn: about 3 units
+    # lower after 8 steps. (The default estimate already fits each pattern; from it the first
+    # Adam steps, which move every weight by about lr, raise the loss for some 15 steps.)
+    module, scan = _setup(gridsize=2, learning_rate=1e-3, estimate_iterations=0)
     optimizer = build_optimizer(module.parameters(), module.training_config)
     batch = (scan.diffraction[:8], scan.offsets[:8])
     first = float(module.compute_losses(batch)["loss"].detach())
@@ -93,7 +98,7 @@ def test_a_few_steps_lower_the_loss():
         optimizer.zero_grad()
         module.compute_losses(batch)["loss"].backward()
         optimizer.step()
-    assert float(module.compute_losses(batch)["loss"].detach()) < first
+    assert float(module.compute_losses(batch)["loss"].detach()) < first - 1.0
 
 
 def test_one_patch_per_group_is_seen_at_each_offset():

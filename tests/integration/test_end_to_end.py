@@ -1,11 +1,13 @@
 """Simulate → train → save → load → infer, for gridsize 1 and 2, through the public API.
 
 It asserts what a user relies on: the reloaded bundle predicts exactly what the trained
-network predicted, and training made the network clearly better than an untrained one —
-on the data likelihood for both gridsizes, and on SSIM against the ground truth for
-gridsize 1. (Within this test's 90-second budget, about 200 steps on two CPU cores,
-gridsize 2 lowers the likelihood but its SSIM has not yet moved clear of an untrained
-network's; it does after about a thousand steps: see docs/performance.md.)
+network predicted, and training made the network clearly better than an untrained CNN (which
+predicts a nearly flat object), on the data likelihood and on SSIM against the ground truth.
+The network corrects each pattern's own physics estimate, and untrained it returns that
+estimate, which already fits each pattern's data; so against that starting point the test
+asserts that training lowers the likelihood, and at gridsize 2, where the overlap ties
+neighbouring patches, that it raises SSIM clearly (measured in this test's budget of about
+200 steps: gridsize 1 SSIM 0.865 → 0.874, gridsize 2 0.866 → 0.897; an untrained CNN 0.23).
 """
 
 from pathlib import Path
@@ -23,8 +25,9 @@ from tests.engine.simdata import simulated_files
 EXECUTION = PyTorchExecutionConfig.from_values({
     "accelerator": "cpu", "enable_progress_bar": False, "logger": "csv", "seed": 0})
 EPOCHS = 16  # × 12 steps of 8 groups
-SSIM_MARGIN = 0.15  # mean of amplitude and phase SSIM
+SSIM_MARGIN = 0.15  # mean of amplitude and phase SSIM, against an untrained CNN
 NLL_MARGIN = 2.0  # Poisson NLL per pixel; a flat object is about 20 above the truth here
+OVERLAP_SSIM_MARGIN = 0.015  # gridsize 2 against its own starting estimate (measured 0.032)
 
 
 def _ssim(bundle, data) -> float:
@@ -39,10 +42,13 @@ def _nll(bundle, scan) -> float:
     return float(bundle.module.compute_losses((scan.diffraction, scan.offsets))["nll"])
 
 
-def _untrained(bundle_path: Path):
+def _untrained(bundle_path: Path, *, with_estimate: bool):
+    """An untrained network: the same one (returns each pattern's own estimate), or without
+    the probe, a plain CNN (a nearly flat object)."""
     bundle = load_bundle(bundle_path)
     torch.manual_seed(123)
-    bundle.module.generator = type(bundle.module.generator).from_config(bundle.model).eval()
+    probe = bundle.module.probe if with_estimate else None
+    bundle.module.generator = type(bundle.module.generator).from_config(bundle.model, probe=probe).eval()
     return bundle
 
 
@@ -61,9 +67,13 @@ def test_train_save_load_infer(tmp_path: Path, gridsize: int):
     with torch.no_grad():
         assert torch.equal(result.module.eval()(x), bundle.module(x))
 
-    untrained = _untrained(result.bundle_path)
+    plain = _untrained(result.bundle_path, with_estimate=False)
+    start = _untrained(result.bundle_path, with_estimate=True)
     scan = training.group_for_training(data, config, EXECUTION)
-    assert _nll(bundle, scan) < _nll(untrained, scan) - NLL_MARGIN
-    if gridsize == 1:
-        ours, baseline = _ssim(bundle, data), _ssim(untrained, data)
-        assert ours > baseline + SSIM_MARGIN, (ours, baseline)
+    nll = _nll(bundle, scan)
+    assert nll < _nll(plain, scan) - NLL_MARGIN
+    assert nll < _nll(start, scan)
+    ours = _ssim(bundle, data)
+    assert ours > _ssim(plain, data) + SSIM_MARGIN
+    if gridsize == 2:
+        assert ours > _ssim(start, data) + OVERLAP_SSIM_MARGIN

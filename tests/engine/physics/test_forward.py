@@ -90,3 +90,51 @@ def test_gridsize_two_groups_of_simulated_data_prefer_the_true_object(tiny_datas
     truth = nll(obj)
     for name, candidate in _perturbations(obj).items():
         assert nll(candidate) > truth, name
+
+
+def _two_patch_group(weight):
+    """Two constant patches (values 1 and 3) two pixels apart in x, merged with ``weight``."""
+    n = 8
+    patches = torch.stack([torch.full((n, n), 1.0), torch.full((n, n), 3.0)])[None].to(torch.complex64)
+    offsets = torch.tensor([[[-1.0, 0.0], [1.0, 0.0]]])  # (1, 2, 2): x = ∓1 around the centre
+    return tie_overlaps(patches, offsets, merge_weight=weight)  # (1, 2, N, N)
+
+
+def test_probe_weighting_averages_by_the_illumination_of_each_patch():
+    from ptycho_engine.physics.forward import PROBE_WEIGHT_FLOOR, merge_weight
+
+    n = 8
+    probe = torch.zeros(1, n, n, dtype=torch.complex64)
+    probe[0, :, 4] = 2.0  # one bright column (x = 4) per patch
+    weight = merge_weight("probe", probe)
+    assert weight.shape == (n, n) and abs(float(weight.max()) - (1 + PROBE_WEIGHT_FLOOR)) < 1e-6
+    tied = _two_patch_group(weight)
+    # channel 0's column 4 is channel 1's column 2 (two pixels to the left in its frame):
+    # weights 1 + f (own bright column) and f (the other's dark column)
+    f = PROBE_WEIGHT_FLOOR
+    expected = ((1 + f) * 1.0 + f * 3.0) / (1 + 2 * f)
+    torch.testing.assert_close(tied[0, 0, :, 4].real, torch.full((n,), expected))
+    # uniform weighting gives the plain mean there
+    torch.testing.assert_close(_two_patch_group(merge_weight("uniform", probe))[0, 0, :, 4].real,
+                               torch.full((n,), 2.0))
+
+
+def test_central_mask_weighting_counts_only_the_patch_centres():
+    from ptycho_engine.physics.forward import merge_weight
+
+    mask = merge_weight("central_mask", torch.ones(1, 8, 8, dtype=torch.complex64))
+    assert mask.sum() == 16 and torch.all(mask[2:6, 2:6] == 1)
+    tied = _two_patch_group(mask)
+    # channel 0's column 5 lies in both centres (its 5, the other's 3): the mean; its column 2
+    # is the other's column 0, outside that centre: channel 0's own value
+    torch.testing.assert_close(tied[0, 0, 3, 5].real, torch.tensor(2.0))
+    torch.testing.assert_close(tied[0, 0, 3, 2].real, torch.tensor(1.0))
+
+
+def test_an_unknown_weighting_is_refused():
+    import pytest
+
+    from ptycho_engine.physics.forward import merge_weight
+
+    with pytest.raises(ValueError, match="patch weighting"):
+        merge_weight("gaussian", torch.ones(1, 8, 8, dtype=torch.complex64))

@@ -76,12 +76,18 @@ def bundle_weights(output_dir: Path) -> dict[str, np.ndarray]:
     return read_bundle(output_dir).weights["diffraction_to_obj"]
 
 
+def _numeric(array: np.ndarray) -> np.ndarray:
+    """Boolean buffers (markers such as ``refines_estimate``) compared as 0/1."""
+    return array.astype(np.float64) if array.dtype == bool else array
+
+
 def largest_difference(first: dict[str, np.ndarray],
                        second: dict[str, np.ndarray]) -> tuple[float, float]:
     """(max |a − b|, max |b|) over every tensor of two state dicts with the same keys."""
     assert first.keys() == second.keys()
-    difference = max(float(np.max(np.abs(first[k] - second[k]), initial=0.0)) for k in first)
-    scale = max(float(np.max(np.abs(second[k]), initial=0.0)) for k in second)
+    difference = max(float(np.max(np.abs(_numeric(first[k]) - _numeric(second[k])), initial=0.0))
+                     for k in first)
+    scale = max(float(np.max(np.abs(_numeric(second[k])), initial=0.0)) for k in second)
     return difference, scale
 
 
@@ -89,8 +95,8 @@ def relative_norm_difference(first: dict[str, np.ndarray],
                              second: dict[str, np.ndarray]) -> float:
     """‖a − b‖ / ‖b‖ over all tensors of two state dicts together (Euclidean norms)."""
     assert first.keys() == second.keys()
-    squared = sum(float(np.sum(np.abs(first[k] - second[k]) ** 2)) for k in first)
-    return (squared / sum(float(np.sum(np.abs(second[k]) ** 2)) for k in second)) ** 0.5
+    squared = sum(float(np.sum(np.abs(_numeric(first[k]) - _numeric(second[k])) ** 2)) for k in first)
+    return (squared / sum(float(np.sum(np.abs(_numeric(second[k])) ** 2)) for k in second)) ** 0.5
 
 
 def checkpoint_epoch(path: Path) -> int:

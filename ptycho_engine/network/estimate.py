@@ -1,0 +1,105 @@
+"""A real-space object estimate from each diffraction pattern alone, with the known probe.
+
+The CNN otherwise has to learn, from scratch, a map from reciprocal space (the diffraction
+amplitudes) to real space (the object patch): a global, Fourier-like transform that small
+convolutions and pooling learn slowly. This module computes a physics estimate of each
+pattern's object patch instead, and the generator learns a correction of it.
+
+1. Back-projection (one error-reduction step from a flat object): give the measured amplitude
+   the phase of the probe's far field, propagate back and divide by the probe where it is
+   bright, ``Ô = conj(P) · F⁻¹[X · e^{i·arg F(P)}] / (|P|² + floor · max|P|²)``.
+2. ``iterations`` single-position PIE steps: replace the modulus of ``F(P·Ô)`` by the measured
+   amplitude and move ``Ô`` by ``conj(P)/max|P|² · (ψ' − P·Ô)``.
+
+A single pattern with a known, compact probe over-determines its patch (about N² moduli for
+the 2 · π(N/4)² unknowns of a probe of diameter N/2), so the steps converge towards the
+patch. On the quality benchmark's scan (N = 64, 1e6 photons), the stitched estimates alone
+score amplitude / phase SSIM 0.70 / 0.70 (back-projection), 0.81 / 0.88 (5 steps),
+0.85 / 0.91 (20), 0.88 / 0.93 (50), 0.89 / 0.93 (100). Overlap between positions is not used
+here: that is the physics the network is trained through.
+
+The estimate is a fixed function of the pattern and the probe the model was built with (no
+weights; non-persistent buffers, so bundles keep storing the probe once). It is homogeneous of
+degree one in the amplitudes, ``E(s·X) = s·E(X)``: the steps run without autograd and only
+this scale carries a gradient (to the learned log-scale that multiplies the input).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ptycho_engine.physics.farfield import far_field
+
+BACKPROJECTION_FLOOR = 0.05
+"""Regularisation of the division by ``|P|²``, relative to its maximum: outside the probe the
+back-projection fades to zero instead of amplifying noise."""
+
+DEFAULT_ITERATIONS = 20
+"""Single-position PIE steps of generators built from settings (see the module's figures:
+most of the gain of 100 steps at a fifth of the cost)."""
+
+_TINY = 1e-12
+
+
+class PatternEstimate(nn.Module):
+    """Normalised amplitudes (B, C, N, N) → complex object estimates (B, C, N, N).
+
+    Parameters
+    ----------
+    probe : complex Tensor of shape (P, N, N) or (N, N)
+        The normalised probe; only its first mode is used.
+    iterations : int
+        Single-position PIE steps after the back-projection (0: back-projection only).
+    floor : float
+        :data:`BACKPROJECTION_FLOOR`.
+    """
+
+    def __init__(self, probe: Tensor, iterations: int = DEFAULT_ITERATIONS,
+                 floor: float = BACKPROJECTION_FLOOR) -> None:
+        super().__init__()
+        if iterations < 0:
+            raise ValueError(f"iterations must be >= 0, got {iterations}")
+        self.iterations = iterations
+        mode = (probe[0] if probe.ndim == 3 else probe).detach().to(torch.complex64)  # (N, N)
+        power = mode.abs() ** 2
+        spectrum = far_field(mode)
+        # the steps work on unshifted spectra: the measured amplitudes are ifftshifted once
+        # per batch instead of shifting the field twice per step
+        self.register_buffer("probe", mode, persistent=False)
+        self.register_buffer("probe_phase", spectrum / spectrum.abs().clamp_min(_TINY), persistent=False)
+        self.register_buffer("inverse", mode.conj() / (power + floor * power.max()), persistent=False)
+        # Ô ← (1 − |P|²/max|P|²)·Ô + conj(P)/max|P|² · ψ'  is the PIE step rearranged
+        self.register_buffer("keep", (1 - power / power.max()).to(torch.complex64), persistent=False)
+        self.register_buffer("step", mode.conj() / power.max(), persistent=False)
+
+    def forward(self, amplitude: Tensor) -> Tensor:
+        with torch.autocast(device_type=amplitude.device.type, enabled=False):
+            amplitude = amplitude.float()
+            with torch.no_grad():
+                estimate = self._estimate(amplitude.detach())  # (B, C, N, N) complex
+            if not amplitude.requires_grad:
+                return estimate
+            # E(s·X) = s·E(X): carry the gradient of the amplitudes' overall scale only
+            total = amplitude.sum(dim=(-2, -1), keepdim=True)  # (B, C, 1, 1)
+            ratio = total / total.detach().clamp_min(_TINY)
+            return estimate * ratio
+
+    def _estimate(self, amplitude: Tensor) -> Tensor:
+        measured = torch.fft.ifftshift(amplitude, dim=(-2, -1))  # (B, C, N, N), unshifted
+        spectrum = measured.to(torch.complex64) * torch.fft.ifftshift(self.probe_phase)
+        estimate = torch.fft.ifft2(spectrum, norm="ortho") * self.inverse
+        return self._steps(estimate, measured, self.iterations)
+
+    @torch.no_grad()
+    def steps(self, estimate: Tensor, amplitude: Tensor, iterations: int | None = None) -> Tensor:
+        """Run PIE steps from ``estimate`` (B, C, N, N) against amplitudes (B, C, N, N)."""
+        measured = torch.fft.ifftshift(amplitude.float(), dim=(-2, -1))
+        return self._steps(estimate, measured, self.iterations if iterations is None else iterations)
+
+    def _steps(self, estimate: Tensor, measured: Tensor, iterations: int) -> Tensor:
+        for _ in range(iterations):
+            far = torch.fft.fft2(self.probe * estimate, norm="ortho")
+            far = far * (measured / far.abs().clamp_min(_TINY))  # the measured modulus
+            estimate = self.keep * estimate + self.step * torch.fft.ifft2(far, norm="ortho")
+        return estimate
