@@ -134,9 +134,12 @@ def reconstruct(
         raise EngineError(f"{data.source}: patterns are {data.N}×{data.N} but the model was "
                           f"trained for N={model.N}")
     start = time.perf_counter()
+    # without n_groups, as few groups as cover every position (each pattern predicted about
+    # once, not gridsize² times); n_groups = the number of positions seeds one group at each
     scan = group_scan(data, gridsize=model.gridsize,
                       neighbor_count=neighbor_count or bundle.training.neighbor_count,
-                      n_groups=n_groups, seed=seed if seed is not None else execution.seed)
+                      n_groups=n_groups, seed=seed if seed is not None else execution.seed,
+                      cover=True)
     bundle.to(device)
     origin, shape = canvas_frame(scan.positions, model.N)
     stitcher = Stitcher(shape, origin, probe_weight(bundle.module.probe.detach()).to(device))

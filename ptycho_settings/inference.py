@@ -30,7 +30,7 @@ class InferenceConfig(SamplingFields, RefinementFields, PhaseRangeFields):
     """Directory receiving the reconstruction, figures and metrics. Legacy key `output_prefix`."""
 
     n_groups: int | None = Field(default=None, ge=1)
-    """Number of groups to reconstruct; None uses every position. Legacy key `n_groups`."""
+    """Number of groups to reconstruct; None: as few groups as hold every position (about positions/gridsize², each pattern predicted about once); the number of positions seeds one group at each. Legacy key `n_groups`."""
 
     debug: bool = False
     """Verbose logging and diagnostics. Legacy key `debug`."""

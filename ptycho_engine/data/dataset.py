@@ -12,7 +12,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ptycho_engine.data.grouping import group_offsets, group_positions, subsample_positions
+from ptycho_engine.data.grouping import (
+    covering_groups,
+    group_offsets,
+    group_positions,
+    subsample_positions,
+)
 from ptycho_engine.data.npz import DiffractionData, check_enough_positions
 from ptycho_engine.physics.scaling import input_normalisation
 from ptycho_engine.physics.shift import extract_patches
@@ -69,6 +74,7 @@ def group_scan(
     neighbor_pool_size: int | None = None,
     input_scale: float | None = None,
     with_truth: bool = False,
+    cover: bool = False,
 ) -> GroupedScan:
     """Subsample, group and normalise a scan.
 
@@ -83,15 +89,22 @@ def group_scan(
         α to apply; by default computed from the patterns taking part.
     with_truth : bool
         Cut ground-truth patches from ``data.object`` (needed by real-space losses).
+    cover : bool
+        Without ``n_groups``: as few groups as hold every position at least once
+        (:func:`~ptycho_engine.data.grouping.covering_groups`), instead of one per position.
     """
     check_enough_positions(data, gridsize=gridsize)
     kept = subsample_positions(data.n_positions, n_subsample, seed)  # (M',)
     all_xy = data.positions_xy  # (M, 2); a property that stacks x and y on every call
-    local = group_positions(
-        all_xy[kept], gridsize=gridsize, neighbor_count=neighbor_count, n_groups=n_groups, seed=seed,
-        sequential=sequential, enable_oversampling=enable_oversampling,
-        neighbor_pool_size=neighbor_pool_size,
-    )  # (B, C) into kept
+    if cover and n_groups is None:
+        local = covering_groups(all_xy[kept], gridsize=gridsize, neighbor_count=neighbor_count,
+                                seed=seed)  # (B, C) into kept
+    else:
+        local = group_positions(
+            all_xy[kept], gridsize=gridsize, neighbor_count=neighbor_count, n_groups=n_groups,
+            seed=seed, sequential=sequential, enable_oversampling=enable_oversampling,
+            neighbor_pool_size=neighbor_pool_size,
+        )  # (B, C) into kept
     indices = kept[local]  # (B, C) into the scan
     _, offsets = group_offsets(all_xy, indices)  # (B, C, 2)
     if input_scale is None:

@@ -139,6 +139,49 @@ def group_positions(
     return np.concatenate([seeds[:, np.newaxis], members], axis=1)
 
 
+def covering_groups(xy: np.ndarray, *, gridsize: int, neighbor_count: int,
+                    seed: int | None = None) -> np.ndarray:
+    """Groups that together hold every position at least once, as few as the rule allows.
+
+    Groups follow the rule of :func:`group_positions` (a seed and C − 1 of its K nearest
+    neighbours), but seeds are visited in a random order and a position already in a group
+    seeds none; members are taken from positions not yet in a group first. A scan of M
+    positions needs about M/C groups instead of M (one per position), so inference predicts
+    each pattern about once instead of C times.
+
+    Returns
+    -------
+    ndarray of int64, shape (B, C)
+        Indices into ``xy``; column 0 is the seed; every index 0 … M − 1 appears.
+    """
+    xy = _checked_positions(xy)
+    size = int(gridsize) ** 2
+    n_positions = xy.shape[0]
+    if size == 1:
+        return np.arange(n_positions, dtype=np.int64)[:, np.newaxis]
+    if n_positions < size:
+        raise DataError(
+            f"gridsize {gridsize} groups {size} positions, but the scan has only {n_positions}; "
+            "use a smaller gridsize or more positions"
+        )
+    _check_neighbor_count(neighbor_count, size, n_positions, "neighbor_count")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n_positions)
+    neighbours = _nearest_others(xy, cKDTree(xy), order, neighbor_count)  # (M, K), in visit order
+    tie_break = rng.random(neighbours.shape)  # (M, K): random among equally covered candidates
+    covered = np.zeros(n_positions, dtype=bool)
+    groups = []
+    for row, position in enumerate(order):
+        if covered[position]:
+            continue
+        candidates = neighbours[row]  # (K,)
+        members = candidates[np.argsort(covered[candidates] + tie_break[row])[: size - 1]]
+        group = np.concatenate([[position], members])
+        covered[group] = True
+        groups.append(group)
+    return np.asarray(groups, dtype=np.int64)
+
+
 def group_offsets(xy: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return each group's centre and its members' offsets from it.
 

@@ -41,23 +41,30 @@ def _bundle(gridsize: int, object_big: bool = True) -> LoadedBundle:
     return LoadedBundle(module.eval(), model, training, {}, {}, {}, path=None)
 
 
+@pytest.mark.parametrize("n_groups", [None, 25], ids=["cover", "one-per-position"])
 @pytest.mark.parametrize("gridsize", [1, 2])
-def test_every_position_gets_its_bright_pixel(gridsize):
+def test_every_position_gets_its_bright_pixel(gridsize, n_groups):
     # a 5×5 grid 70 px apart: patches do not overlap. With gridsize 2 the group merge at
-    # fractional offsets spreads a bright pixel bilinearly, but its peak stays on the position.
+    # fractional offsets spreads a bright pixel bilinearly (to 1/4 at worst, offsets of half a
+    # pixel both ways), but its peak stays on the position. Without n_groups, the fewest
+    # groups that hold every position are predicted.
     grid = np.arange(5) * 70.0 + 100
     positions = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
     execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "inference_batch_size": 7})
-    result = reconstruct(_bundle(gridsize), _scan(positions), execution)
+    result = reconstruct(_bundle(gridsize), _scan(positions), execution, n_groups=n_groups)
     obj = np.abs(result.object)
     for x, y in positions:
         row, col = int(y - result.origin[1]), int(x - result.origin[0])
         window = obj[row - 1:row + 2, col - 1:col + 2]
-        assert obj[row, col] == window.max() > 0.3  # the peak sits on the position
+        assert obj[row, col] == window.max() >= 0.25 - 1e-6  # the peak sits on the position
         if gridsize == 1:
             assert obj[row, col] == pytest.approx(1.0)  # no merge: exact
     assert np.count_nonzero(obj > 0.3) <= 9 * len(positions)
-    assert result.n_groups == 25 and result.object.dtype == np.complex64
+    if gridsize == 2 and n_groups is None:
+        assert 7 <= result.n_groups <= 12  # the cover: about 25/4 groups
+    else:
+        assert result.n_groups == 25
+    assert result.object.dtype == np.complex64
 
 
 def test_one_patch_per_group_goes_to_the_group_centre():

@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
-from ptycho_engine.data.grouping import group_offsets, group_positions, subsample_positions
+from ptycho_engine.data.grouping import (
+    covering_groups,
+    group_offsets,
+    group_positions,
+    subsample_positions,
+)
 from ptycho_engine.errors import DataError
 
 
@@ -261,3 +266,26 @@ def test_subsample_none_keeps_every_position_and_too_many_is_refused():
         subsample_positions(7, 8, seed=0)
     with pytest.raises(ValueError, match="n_subsample must be >= 1"):
         subsample_positions(7, 0)
+
+
+@pytest.mark.parametrize("xy", [random_xy(200), grid_xy(12, 15)], ids=["random", "grid"])
+@pytest.mark.parametrize(("gridsize", "k"), [(2, 4), (2, 7), (3, 10)])
+def test_covering_groups_hold_every_position_with_few_groups(xy, gridsize, k):
+    groups = covering_groups(xy, gridsize=gridsize, neighbor_count=k, seed=1)
+    c, m = gridsize**2, len(xy)
+    assert groups.shape[1] == c and groups.dtype == np.int64
+    np.testing.assert_array_equal(np.unique(groups), np.arange(m))  # every position, at least once
+    assert_members_are_nearest(xy, groups, k)
+    assert_no_repeats_within_groups(groups)
+    assert len(np.unique(groups[:, 0])) == len(groups)  # no position seeds twice
+    # close to m/c rather than one group per position (measured 1.2–1.7 × m/c)
+    assert len(groups) < 2 * m / c
+
+
+def test_covering_groups_are_reproducible_and_trivial_at_gridsize_one():
+    xy = random_xy(100)
+    np.testing.assert_array_equal(covering_groups(xy, gridsize=2, neighbor_count=4, seed=5),
+                                  covering_groups(xy, gridsize=2, neighbor_count=4, seed=5))
+    np.testing.assert_array_equal(covering_groups(xy, gridsize=1, neighbor_count=4)[:, 0], np.arange(100))
+    with pytest.raises(DataError, match="neighbor_count"):
+        covering_groups(xy, gridsize=2, neighbor_count=2)

@@ -30,7 +30,8 @@ def setup(request, scan, tmp_path_factory):
     gridsize = request.param
     bundle = load_bundle(untrained_bundle(tmp_path_factory.mktemp("contract") / "model", scan,
                                           gridsize=gridsize))
-    groups = group_scan(scan, gridsize=gridsize, neighbor_count=4, n_groups=None, seed=SEED)
+    # grouped as reconstruct() groups by default: the fewest groups holding every position
+    groups = group_scan(scan, gridsize=gridsize, neighbor_count=4, n_groups=None, seed=SEED, cover=True)
     return gridsize, bundle, groups
 
 
