@@ -13,7 +13,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ptycho_engine.physics.probe import probe_weight
 from ptycho_engine.physics.shift import place_patches
+
+__all__ = ["RELATIVE_WEIGHT_FLOOR", "Stitcher", "canvas_frame", "probe_weight"]
 
 RELATIVE_WEIGHT_FLOOR = 1e-3
 """Canvas pixels whose summed weight is below this fraction of the maximum are left at 0."""
@@ -69,9 +72,3 @@ class Stitcher:
         covered = self.weights > floor
         safe = torch.where(covered, self.weights, torch.ones_like(self.weights))
         return torch.where(covered, self.values / safe, torch.zeros_like(self.values)), self.weights
-
-
-def probe_weight(probe: Tensor) -> Tensor:
-    """Return ``sum_p |probe_p|**2`` normalised to a maximum of 1, shape (N, N)."""
-    intensity = (probe.abs() ** 2).sum(dim=0) if probe.ndim == 3 else probe.abs() ** 2
-    return (intensity / intensity.max()).float()

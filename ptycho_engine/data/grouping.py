@@ -105,11 +105,7 @@ def group_positions(
     if int(gridsize) != gridsize or gridsize < 1:
         raise ValueError(f"gridsize must be a positive integer, got {gridsize}")
     size = int(gridsize) ** 2
-    if n_positions < size:
-        raise DataError(
-            f"gridsize {gridsize} groups {size} positions, but the scan has only {n_positions}; "
-            "use a smaller gridsize or more positions"
-        )
+    _check_group_fits(n_positions, gridsize)
     n_groups = n_positions if n_groups is None else int(n_groups)
     if n_groups < 1:
         raise ValueError(f"n_groups must be >= 1, got {n_groups}")
@@ -159,11 +155,7 @@ def covering_groups(xy: np.ndarray, *, gridsize: int, neighbor_count: int,
     n_positions = xy.shape[0]
     if size == 1:
         return np.arange(n_positions, dtype=np.int64)[:, np.newaxis]
-    if n_positions < size:
-        raise DataError(
-            f"gridsize {gridsize} groups {size} positions, but the scan has only {n_positions}; "
-            "use a smaller gridsize or more positions"
-        )
+    _check_group_fits(n_positions, gridsize)
     _check_neighbor_count(neighbor_count, size, n_positions, "neighbor_count")
     rng = np.random.default_rng(seed)
     order = rng.permutation(n_positions)
@@ -217,6 +209,15 @@ def _checked_positions(xy: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(xy)):
         raise DataError("scan positions contain NaN or inf")
     return xy
+
+
+def _check_group_fits(n_positions: int, gridsize: int) -> None:
+    size = int(gridsize) ** 2
+    if n_positions < size:
+        raise DataError(
+            f"gridsize {gridsize} groups {size} positions, but the scan has only {n_positions}; "
+            "use a smaller gridsize or more positions"
+        )
 
 
 def _check_neighbor_count(count: int, size: int, n_positions: int, name: str) -> None:

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ptycho_engine.physics.farfield import diffraction_amplitude
+from ptycho_engine.physics.probe import probe_weight
 from ptycho_engine.physics.shift import extract_group, merge_group
 
 __all__ = ["PROBE_WEIGHT_FLOOR", "forward_amplitude", "merge_weight", "tie_overlaps"]
@@ -28,8 +29,8 @@ lit its value dominates."""
 def merge_weight(kind: str, probe: Tensor) -> Tensor | None:
     """Per-pixel weight (N, N) of each patch in the overlap merge (``training_patch_weighting``).
 
-    ``probe``: ``|P|²`` summed over modes, normalised to a maximum of 1, plus
-    :data:`PROBE_WEIGHT_FLOOR`: each pixel follows the patterns that illuminate it, which are the
+    ``probe``: :func:`~ptycho_engine.physics.probe.probe_weight` (``|P|²`` summed over modes,
+    maximum 1) plus :data:`PROBE_WEIGHT_FLOOR`: each pixel follows the patterns that illuminate it, which are the
     ones whose data determine it (a uniform average lets the unconstrained, dark rim of one
     patch overwrite the bright centre of its neighbour). ``central_mask``: 1 on the central
     N/2 × N/2, 0 elsewhere (upstream's default). ``uniform``: ``None``, every pixel counts alike.
@@ -42,9 +43,7 @@ def merge_weight(kind: str, probe: Tensor) -> Tensor | None:
         mask[n // 4: n // 4 + n // 2, n // 4: n // 4 + n // 2] = 1.0
         return mask
     if kind == "probe":
-        intensity = (probe.detach().abs() ** 2).reshape(-1, n, n).sum(dim=0)  # (N, N)
-        return (intensity / intensity.max().clamp_min(torch.finfo(intensity.dtype).tiny)
-                + PROBE_WEIGHT_FLOOR).float()
+        return probe_weight(probe.detach()) + PROBE_WEIGHT_FLOOR
     raise ValueError(f"unknown patch weighting {kind!r}: expected probe, central_mask or uniform")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["normalise_probe", "soft_disk_mask"]
+__all__ = ["normalise_probe", "probe_weight", "soft_disk_mask"]
 
 
 def soft_disk_mask(
@@ -93,3 +93,14 @@ def normalise_probe(
         raise ValueError("the probe is zero (inside the mask); it cannot be normalised")
     q = 1 / (probe_scale * mean_amplitude)
     return probe * q, q
+
+
+def probe_weight(probe: Tensor) -> Tensor:
+    """Return ``sum_p |probe_p|**2`` normalised to a maximum of 1, shape (N, N).
+
+    How much each pixel of a patch is lit, hence how strongly its data determine it: the weight
+    of a patch where patches are stitched (``ptycho_engine.stitch``) or merged
+    (``ptycho_engine.physics.forward.merge_weight``).
+    """
+    intensity = (probe.abs() ** 2).sum(dim=0) if probe.ndim == 3 else probe.abs() ** 2
+    return (intensity / intensity.max()).float()
