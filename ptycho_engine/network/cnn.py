@@ -99,9 +99,10 @@ def _he_init(layer: nn.Module) -> None:
 class _Multiplier(nn.Module):
     """The residual amplitude multiplier ``m(h) = act(h + h₀) / act(h₀)``; ``m(0) = 1``."""
 
-    def __init__(self, activation, offset: float, unit: float) -> None:
+    def __init__(self, activation, offset: float) -> None:
         super().__init__()
-        self.activation, self.offset, self.unit = activation, offset, unit
+        self.activation, self.offset = activation, offset
+        self.unit = float(activation(torch.tensor(offset)))
 
     def forward(self, head: Tensor) -> Tensor:
         return self.activation(head + self.offset) / self.unit
@@ -189,9 +190,7 @@ class CnnGenerator(nn.Module):
             # stored with the weights: a bundle of a generator that predicted the object outright
             # (same layers, other meaning) lacks it and is refused instead of loaded
             self.register_buffer("refines_estimate", torch.tensor(True))
-            offset = RESIDUAL_OFFSET[amp_activation]
-            unit = float(amplitude_activation(torch.tensor(offset)))
-            amplitude_activation = _Multiplier(amplitude_activation, offset, unit)
+            amplitude_activation = _Multiplier(amplitude_activation, RESIDUAL_OFFSET[amp_activation])
         # estimate_skip: the estimate also reaches the output heads directly, at
         # their resolution, so fine detail need not pass the N/8 bottleneck
         self.estimate_skip = estimate_skip and probe is not None

@@ -35,10 +35,6 @@ BACKPROJECTION_FLOOR = 0.05
 """Regularisation of the division by ``|P|²``, relative to its maximum: outside the probe the
 back-projection fades to zero instead of amplifying noise."""
 
-DEFAULT_ITERATIONS = 20
-"""Single-position PIE steps of generators built from settings (see the module's figures:
-most of the gain of 100 steps at a fifth of the cost)."""
-
 _TINY = 1e-12
 
 
@@ -50,13 +46,14 @@ class PatternEstimate(nn.Module):
     probe : complex Tensor of shape (P, N, N) or (N, N)
         The normalised probe; only its first mode is used.
     iterations : int
-        Single-position PIE steps after the back-projection (0: back-projection only).
+        Single-position PIE steps after the back-projection (0: back-projection only); for
+        generators built from settings, ``ModelConfig.estimate_iterations`` (default 20: most
+        of the gain of 100 steps at a fifth of the cost).
     floor : float
         :data:`BACKPROJECTION_FLOOR`.
     """
 
-    def __init__(self, probe: Tensor, iterations: int = DEFAULT_ITERATIONS,
-                 floor: float = BACKPROJECTION_FLOOR) -> None:
+    def __init__(self, probe: Tensor, iterations: int, floor: float = BACKPROJECTION_FLOOR) -> None:
         super().__init__()
         if iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {iterations}")
@@ -70,7 +67,7 @@ class PatternEstimate(nn.Module):
         self.register_buffer("probe_phase", spectrum / spectrum.abs().clamp_min(_TINY), persistent=False)
         self.register_buffer("inverse", mode.conj() / (power + floor * power.max()), persistent=False)
         # Ô ← (1 − |P|²/max|P|²)·Ô + conj(P)/max|P|² · ψ'  is the PIE step rearranged
-        self.register_buffer("keep", (1 - power / power.max()).to(torch.complex64), persistent=False)
+        self.register_buffer("keep", 1 - power / power.max(), persistent=False)  # real, (N, N)
         self.register_buffer("step", mode.conj() / power.max(), persistent=False)
 
     def forward(self, amplitude: Tensor) -> Tensor:

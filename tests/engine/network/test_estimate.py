@@ -1,5 +1,6 @@
 """The per-pattern object estimate the generator refines: back-projection and PIE steps."""
 
+import pytest
 import torch
 
 from ptycho_engine.network.estimate import PatternEstimate
@@ -86,7 +87,5 @@ def test_estimates_of_a_batch_are_independent():
 
 
 def test_negative_iterations_are_refused():
-    import pytest
-
     with pytest.raises(ValueError, match="iterations"):
         PatternEstimate(_probe(), iterations=-1)

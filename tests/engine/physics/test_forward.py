@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from ptycho_engine.conventions import group_offsets
@@ -132,8 +133,6 @@ def test_central_mask_weighting_counts_only_the_patch_centres():
 
 
 def test_an_unknown_weighting_is_refused():
-    import pytest
-
     from ptycho_engine.physics.forward import merge_weight
 
     with pytest.raises(ValueError, match="patch weighting"):
