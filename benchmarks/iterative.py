@@ -20,15 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from scan_scores import benchmark_execution, quiet, scores, simulated_scan
+from scan_scores import (SCORE_HEADER, benchmark_execution, cell, quiet, score_cells, scores,
+                         simulated_scan)
 
 
 def _row(label: str, scores: dict, seconds: float | None, nll: float | None = None) -> str:
-    amp, phase = scores["amplitude"], scores["phase"]
-    seconds_text = f"{seconds:9.1f}" if seconds is not None else f"{'—':>9}"
-    nll_text = f"{nll:12.3f}" if nll is not None else f"{'—':>12}"
-    return (f"{label:<36}{amp['ssim']:>9.3f}{phase['ssim']:>9.3f}{amp['psnr_db']:>10.2f}"
-            f"{phase['psnr_db']:>10.2f}{seconds_text}{nll_text}")
+    return f"{label:<36}{score_cells(scores)}{cell(seconds, 9, 1)}{cell(nll, 12, 3)}"
 
 
 def main() -> None:
@@ -73,7 +70,7 @@ def main() -> None:
             time_limit_s=refined_s)
         same_k, same_k_result = reconstruct_iteratively(data, solver_config, device=device)
 
-        print(f"{'':<36}{'amp SSIM':>9}{'ph SSIM':>9}{'amp PSNR':>10}{'ph PSNR':>10}{'time s':>9}{'NLL':>12}")
+        print(f"{'':<36}{SCORE_HEADER}{'time s':>9}{'NLL':>12}")
         print(_row(f"network only ({args.epochs} epochs)", scores(network, data), network_s,
                    refine_result.nll_before))
         print(_row(f"network + {refine_result.iterations} refinement its", scores(refined, data),

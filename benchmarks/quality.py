@@ -16,15 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from scan_scores import benchmark_execution, quiet, scores, simulated_scan, untrained
+from scan_scores import (SCORE_HEADER, benchmark_execution, cell, quiet, score_cells, scores,
+                         simulated_scan, untrained)
 
 
 def _row(label: str, scores: dict, seconds: float | None) -> str:
-    amp, phase = scores["amplitude"], scores["phase"]
     frc = scores["frc"]["half_bit"]["resolution_px"]
-    time_text = f"{seconds:9.1f}" if seconds is not None else f"{'—':>9}"
-    return (f"{label:<28}{amp['ssim']:>9.3f}{phase['ssim']:>9.3f}{amp['psnr_db']:>10.2f}"
-            f"{phase['psnr_db']:>10.2f}{frc:>9.2f}{time_text}")
+    return f"{label:<28}{score_cells(scores)}{cell(frc, 9, 2)}{cell(seconds, 9, 1)}"
 
 
 def main() -> None:
@@ -60,7 +58,7 @@ def main() -> None:
         print(f"training: gridsize {config.model.gridsize}, {config.nepochs} epochs × {config.n_groups} groups, batch {config.batch_size}, "
               f"lr {config.learning_rate:g}, scheduler {config.scheduler}: {train_s:.0f} s; "
               f"reconstruction {infer_s:.1f} s")
-        print(f"{'':<28}{'amp SSIM':>9}{'ph SSIM':>9}{'amp PSNR':>10}{'ph PSNR':>10}{'FRC px':>9}{'time s':>9}")
+        print(f"{'':<28}{SCORE_HEADER}{'FRC px':>9}{'time s':>9}")
         print(_row("PtychoPINN (train + infer)", scores(reconstruction, data), train_s + infer_s))
         baseline = constant_object_baseline(data.object, origin=reconstruction.origin,
                                             positions_xy=data.positions_xy, patch_size=data.N)

@@ -1,5 +1,5 @@
 """What the quality benchmarks share: the simulated scan, quiet Lightning, a run's execution
-settings, and scores against the truth. Imported by ``quality.py`` and ``iterative.py`` (run as
+settings, scores against the truth and their table cells, and the untrained network. Imported by ``quality.py`` and ``iterative.py`` (run as
 scripts from any directory: Python puts this folder on the path)."""
 
 from __future__ import annotations
@@ -48,6 +48,21 @@ def scores(reconstruction, data) -> dict:
 
     return evaluate_reconstruction(reconstruction.object, data.object, origin=reconstruction.origin,
                                    positions_xy=data.positions_xy, patch_size=data.N).to_dict()
+
+
+SCORE_HEADER = f"{'amp SSIM':>9}{'ph SSIM':>9}{'amp PSNR':>10}{'ph PSNR':>10}"
+"""Column titles of :func:`score_cells`."""
+
+
+def score_cells(scores: dict) -> str:
+    """Amplitude and phase SSIM and PSNR of a ``scores`` dict, as table cells."""
+    amp, phase = scores["amplitude"], scores["phase"]
+    return f"{amp['ssim']:>9.3f}{phase['ssim']:>9.3f}{amp['psnr_db']:>10.2f}{phase['psnr_db']:>10.2f}"
+
+
+def cell(value: float | None, width: int, digits: int) -> str:
+    """A right-aligned number, or a dash where there is none."""
+    return f"{value:{width}.{digits}f}" if value is not None else f"{'—':>{width}}"
 
 
 def untrained(bundle_path):
