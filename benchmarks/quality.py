@@ -1,6 +1,6 @@
 """Reconstruction quality of the default training recipe against ground truth.
 
-Run: ``python benchmarks/quality.py [--epochs E] [--positions M]``. A simulated object
+Run: ``python benchmarks/quality.py [--epochs E] [--positions M] [--precision P]``. A simulated object
 (N = 64, gridsize 2, about 1000 positions, 1e6 photons per pattern) is reconstructed the way
 a user would on their own scan: train on the scan, then reconstruct the same scan. Printed
 beside it, scored the same way: the untrained network (each pattern's own physics estimate,
@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=None, help="n_groups (default: the recipe's)")
     parser.add_argument("--held-out", action="store_true", help="also reconstruct another object")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="32-true", help="execution.precision, e.g. bf16-mixed")
     args = parser.parse_args()
     from ptycho_engine.infer import load_bundle, reconstruct
     from ptycho_engine.metrics import constant_object_baseline
@@ -47,7 +48,7 @@ def main() -> None:
             overrides["n_groups"] = args.groups
         config = TrainingConfig(model=ModelConfig(N=64, gridsize=args.gridsize), train_data_file=scan,
                                 output_dir=Path(folder) / "model", nphotons=1e6, **overrides)
-        execution = benchmark_execution(args.device)
+        execution = benchmark_execution(args.device, args.precision)
         start = time.perf_counter()
         result = train(config, execution)
         train_s = time.perf_counter() - start
@@ -56,7 +57,8 @@ def main() -> None:
         reconstruction = reconstruct(bundle, data, execution)
         infer_s = time.perf_counter() - tick
         print(f"training: gridsize {config.model.gridsize}, {config.nepochs} epochs × {config.n_groups} groups, batch {config.batch_size}, "
-              f"lr {config.learning_rate:g}, scheduler {config.scheduler}: {train_s:.0f} s; "
+              f"lr {config.learning_rate:g}, scheduler {config.scheduler}, precision {execution.precision}: "
+              f"{train_s:.0f} s; "
               f"reconstruction {infer_s:.1f} s")
         print(f"{'':<28}{SCORE_HEADER}{'FRC px':>9}{'time s':>9}")
         print(_row("PtychoPINN (train + infer)", scores(reconstruction, data), train_s + infer_s))

@@ -33,13 +33,13 @@ def simulated_scan(folder: Path, positions: int, *, name: str = "scan.npz", seed
     return path, load_diffraction(path)
 
 
-def benchmark_execution(device: str):
+def benchmark_execution(device: str, precision: str = "32-true"):
     """Execution settings of a benchmark run: no progress bar, logger or checkpoints; seed 0."""
     from ptycho_settings import PyTorchExecutionConfig
 
     return PyTorchExecutionConfig.from_values({
         "accelerator": device, "enable_progress_bar": False, "logger": "none",
-        "enable_checkpointing": False, "seed": 0})
+        "enable_checkpointing": False, "seed": 0, "precision": precision})
 
 
 def scores(reconstruction, data) -> dict:

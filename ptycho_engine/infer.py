@@ -150,7 +150,8 @@ def reconstruct(
         tick = time.perf_counter()
         x = scan.diffraction[first:first + batch].to(device, non_blocking=True)
         offsets = scan.offsets[first:first + batch].to(device)
-        patches = bundle.module.tie(bundle.module(x), offsets)  # (b, C_out, N, N)
+        with prediction_precision(device, execution.precision):
+            patches = bundle.module.tie(bundle.module(x), offsets)  # (b, C_out, N, N)
         where = positions[first:first + batch]  # (b, C, 2)
         if patches.shape[1] < where.shape[1]:
             where = where.mean(dim=1, keepdim=True)  # one patch per group, at its centre
@@ -164,6 +165,18 @@ def reconstruct(
     timings["total_s"] = time.perf_counter() - start
     return Reconstruction(obj.cpu().numpy(), origin, data.xcoords.copy(), data.ycoords.copy(),
                           weights.cpu().numpy(), timings, scan.n_groups, scan.input_scale)
+
+
+_HALF_TYPES = {"bf16-mixed": torch.bfloat16, "bf16-true": torch.bfloat16,
+               "16-mixed": torch.float16, "16-true": torch.float16}
+
+
+def prediction_precision(device: str, precision: str):
+    """The context the network predicts in: with a half-precision ``execution.precision`` the
+    convolutions run in bfloat16 or float16 (autocast), as in training, while the estimate and
+    the physics stay in float32; otherwise float32 throughout."""
+    dtype = _HALF_TYPES.get(precision)
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=dtype is not None)
 
 
 def inference_batch_size(execution: PyTorchExecutionConfig, training: TrainingConfig) -> int:

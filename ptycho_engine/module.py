@@ -10,6 +10,7 @@ probe energy (:func:`initial_log_scale`) and learned when ``intensity_scale_trai
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
@@ -60,9 +61,16 @@ class PinnModule(L.LightningModule):
             self.register_buffer("log_scale", log_scale)
         self.photon_scale = float(photon_scale)
 
-    def forward(self, diffraction: Tensor) -> Tensor:
-        """Object patches (B, C_out, N, N), complex, from normalised amplitudes (B, C, N, N)."""
-        return self.generator(diffraction * torch.exp(-self.log_scale))
+    def forward(self, diffraction: Tensor, estimate: Tensor | None = None) -> Tensor:
+        """Object patches (B, C_out, N, N), complex, from normalised amplitudes (B, C, N, N).
+
+        ``estimate``: the generator's estimate of each pattern at the amplitudes' own scale,
+        when cached (``ptycho_engine.batches``); it scales with the input like the amplitudes.
+        """
+        scale = torch.exp(-self.log_scale)
+        if estimate is None:
+            return self.generator(diffraction * scale)
+        return self.generator(diffraction * scale, estimate * scale.to(estimate.real.dtype))
 
     def tie(self, patches: Tensor, offsets: Tensor) -> Tensor:
         """Tie a group's per-channel patches through their overlaps (object_big), as the
@@ -92,11 +100,11 @@ class PinnModule(L.LightningModule):
             )
             return amplitude * torch.exp(self.log_scale.float())
 
-    def compute_losses(self, batch: tuple[Tensor, ...]) -> dict[str, Tensor]:
-        """Return the weighted total loss and its parts for one batch."""
-        diffraction, offsets = batch[0], batch[1]
-        truth = batch[2] if len(batch) > 2 else None
-        patches = self(diffraction)  # (B, C_out, N, N)
+    def compute_losses(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Return the weighted total loss and its parts for one batch
+        (``ptycho_engine.batches``: diffraction, offsets, and optionally truth and estimate)."""
+        diffraction, offsets, truth = batch["diffraction"], batch["offsets"], batch.get("truth")
+        patches = self(diffraction, batch.get("estimate"))  # (B, C_out, N, N)
         training, losses = self.training_config, {}
         if self.model_config.model_type == "supervised":
             losses["supervised"] = _supervised_loss(patches, truth)
@@ -116,14 +124,14 @@ class PinnModule(L.LightningModule):
         losses["loss"] = total
         return losses
 
-    def training_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> Tensor:
+    def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         losses = self.compute_losses(batch)
-        self._log_losses("train", losses, batch[0].shape[0])
+        self._log_losses("train", losses, batch["diffraction"].shape[0])
         return losses["loss"]
 
-    def validation_step(self, batch: tuple[Tensor, ...], batch_idx: int) -> None:
+    def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
         losses = self.compute_losses(batch)
-        self._log_losses("val", losses, batch[0].shape[0])
+        self._log_losses("val", losses, batch["diffraction"].shape[0])
 
     def _log_losses(self, stage: str, losses: dict[str, Tensor], batch_size: int) -> None:
         for name, value in losses.items():

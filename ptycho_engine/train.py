@@ -17,8 +17,9 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
+from ptycho_engine.batches import GroupBatches, estimate_table
 from ptycho_engine.callbacks import LossHistory, StopOnNonFiniteLoss
 from ptycho_engine.data.dataset import GroupedScan, group_scan
 from ptycho_engine.data.npz import DiffractionData, load_diffraction
@@ -124,7 +125,7 @@ def train(
     trainer = build_trainer(execution, resolved, output_dir=output_dir, max_epochs=config.nepochs,
                             has_validation=validation is not None,
                             callbacks=[history, stop_on_nan, *callbacks])
-    loaders = _loaders(scan, validation, config, execution, resolved.dataloader_kwargs)
+    loaders = _loaders(module, scan, validation, config, execution, resolved.dataloader_kwargs)
     try:
         trainer.fit(module, *loaders, ckpt_path=str(last) if resume else None)
     except TrainingInterrupted as stop:
@@ -192,19 +193,21 @@ def _validation(config: TrainingConfig, execution, input_scale: float) -> Groupe
     return group_for_training(data, config, execution, input_scale=input_scale, n_groups=groups)
 
 
-def _loaders(scan, validation, config, execution, dataloader_kwargs) -> list[Any]:
+def _loaders(module, scan, validation, config, execution, dataloader_kwargs) -> list[Any]:
     # Our samplers deal the groups out to the processes themselves (Lightning's
     # DistributedSampler would shuffle a second time; build_trainer turns it off).
+    estimator = getattr(module.generator, "estimate", None)  # generators without one: None
     sampler = EpochSampler(scan.n_groups, seed=execution.seed,
                            shuffle=not config.sequential_sampling)
-    train_loader = DataLoader(TensorDataset(*scan.tensors()), batch_size=config.batch_size,
-                              sampler=sampler, drop_last=False, **dataloader_kwargs)
+    train_loader = DataLoader(GroupBatches(scan, estimate_table(estimator, scan)),
+                              batch_size=config.batch_size, sampler=sampler, drop_last=False,
+                              **dataloader_kwargs)
     if validation is None:
         return [train_loader]
     size = inference_batch_size(execution, config)
     in_order = EpochSampler(validation.n_groups, seed=0, shuffle=False)
-    return [train_loader, DataLoader(TensorDataset(*validation.tensors()), batch_size=size,
-                                     sampler=in_order, **dataloader_kwargs)]
+    return [train_loader, DataLoader(GroupBatches(validation, estimate_table(estimator, validation)),
+                                     batch_size=size, sampler=in_order, **dataloader_kwargs)]
 
 
 def _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q, history, *,

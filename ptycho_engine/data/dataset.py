@@ -55,11 +55,6 @@ class GroupedScan:
         """Number of groups B."""
         return int(self.diffraction.shape[0])
 
-    def tensors(self) -> tuple[Tensor, ...]:
-        """Return the per-group tensors a DataLoader iterates over."""
-        base = (self.diffraction, self.offsets)
-        return base if self.truth is None else (*base, self.truth)
-
 
 def group_scan(
     data: DiffractionData,

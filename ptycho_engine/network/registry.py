@@ -23,6 +23,9 @@ def build_generator(model: ModelConfig, probe: Tensor | None = None) -> nn.Modul
 
     ``probe`` (the normalised probe) lets a generator derive physics-informed inputs from it
     (the CNN's per-pattern estimate); a generator of ``GENERATORS`` takes
-    ``(model, probe=None)``.
+    ``(model, probe=None)``. It is called as ``generator(amplitudes)``; a generator with an
+    ``estimate`` module (a fixed per-pattern function of the amplitudes) is, in training, also
+    given its output cached per pattern: ``generator(amplitudes, estimate)``
+    (``ptycho_engine.batches``).
     """
     return GENERATORS[model.architecture](model, probe=probe)

@@ -40,7 +40,7 @@ def test_trainable_log_scale_is_optimised():
     assert isinstance(module.log_scale, torch.nn.Parameter)
     optimizer = build_optimizer(module.parameters(), module.training_config)
     assert any(p is module.log_scale for group in optimizer.param_groups for p in group["params"])
-    loss = module.compute_losses((scan.diffraction[:4], scan.offsets[:4]))["loss"]
+    loss = module.compute_losses({"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]})["loss"]
     loss.backward()
     assert module.log_scale.grad is not None and module.log_scale.grad.abs() > 0
 
@@ -79,10 +79,10 @@ def test_log_scale_starts_where_a_half_amplitude_object_explains_the_data():
 
 def test_loss_weights():
     module, scan = _setup(nll_weight=0.0, mae_weight=1.0)
-    losses = module.compute_losses((scan.diffraction[:4], scan.offsets[:4]))
+    losses = module.compute_losses({"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]})
     assert set(losses) == {"mae", "loss"} and torch.equal(losses["loss"], losses["mae"])
     module, _ = _setup(nll_weight=0.5, mae_weight=0.5)
-    losses = module.compute_losses((scan.diffraction[:4], scan.offsets[:4]))
+    losses = module.compute_losses({"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]})
     assert torch.allclose(losses["loss"], 0.5 * losses["nll"] + 0.5 * losses["mae"])
 
 
@@ -92,7 +92,7 @@ def test_a_few_steps_lower_the_loss():
     # Adam steps, which move every weight by about lr, raise the loss for some 15 steps.)
     module, scan = _setup(gridsize=2, learning_rate=1e-3, estimate_iterations=0)
     optimizer = build_optimizer(module.parameters(), module.training_config)
-    batch = (scan.diffraction[:8], scan.offsets[:8])
+    batch = {"diffraction": scan.diffraction[:8], "offsets": scan.offsets[:8]}
     first = float(module.compute_losses(batch)["loss"].detach())
     for _ in range(8):
         optimizer.zero_grad()

@@ -39,7 +39,7 @@ def _ssim(bundle, data) -> float:
 
 @torch.no_grad()
 def _nll(bundle, scan) -> float:
-    return float(bundle.module.compute_losses((scan.diffraction, scan.offsets))["nll"])
+    return float(bundle.module.compute_losses({"diffraction": scan.diffraction, "offsets": scan.offsets})["nll"])
 
 
 def _untrained(bundle_path: Path, *, with_estimate: bool):

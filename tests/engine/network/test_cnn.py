@@ -54,7 +54,34 @@ def test_every_amplitude_activation_is_honoured(activation, function):
     for stage in decoder.stages:
         x = stage(torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
     expected = function(decoder.centre_head(x))  # (B, 1, N/2, N/2)
-    assert torch.allclose(decoder(features)[..., 16:48, 16:48], expected)
+    (amplitude,) = decoder(features)
+    assert torch.allclose(amplitude[..., 16:48, 16:48], expected)
+
+
+@pytest.mark.parametrize("activation,function", [("relu", torch.relu), ("swish", torch.nn.functional.silu)])
+def test_a_shared_decoder_splits_its_heads_into_amplitude_and_phase(activation, function):
+    # one up-sampling path; each head emits 2·C channels: the first C are the amplitude's
+    # pre-activation, the last C the phase's
+    torch.manual_seed(0)
+    generator = CnnGenerator(n=64, channels=4, amp_activation=activation, probe_big=False,
+                             n_filters_scale=1, shared_decoder=True)
+    assert not hasattr(generator, "amplitude") and generator.decoder.centre_head.out_channels == 8
+    torch.nn.init.normal_(generator.decoder.centre_head.weight, std=1.0)
+    features = generator.encoder(torch.rand(2, 4, 64, 64))
+    x = features
+    for stage in generator.decoder.stages:
+        x = stage(torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
+    head = generator.decoder.centre_head(x)  # (B, 8, N/2, N/2)
+    amplitude, phase = generator.decoder(features)
+    assert torch.allclose(amplitude[..., 16:48, 16:48], function(head[:, :4]))
+    assert torch.allclose(phase[..., 16:48, 16:48], math.pi * torch.tanh(head[:, 4:]))
+
+
+def test_a_shared_decoder_has_fewer_weights_than_two():
+    two = sum(p.numel() for p in CnnGenerator(n=64, channels=4, n_filters_scale=1).parameters())
+    one = sum(p.numel() for p in CnnGenerator(n=64, channels=4, n_filters_scale=1,
+                                              shared_decoder=True).parameters())
+    assert 0.65 * two < one < 0.8 * two  # the decoders are about half the weights
 
 
 def test_phase_head_is_bounded_by_pi():
@@ -137,7 +164,7 @@ def test_the_estimate_skip_reaches_the_output_heads_at_their_resolution(pad_obje
                          probe_big=False).amplitude.centre_head
     assert head.in_channels == plain.in_channels + 2
     with torch.no_grad():
-        for decoder in (generator.amplitude, generator.phase):
+        for decoder in generator.decoders():
             decoder.centre_head.weight[:, :-2] = 0  # the features' share of the heads
             decoder.centre_head.bias.zero_()
     x = torch.rand(2, 1, 64, 64)
@@ -150,6 +177,23 @@ def test_without_a_probe_there_is_no_skip():
     assert not generator.estimate_skip
 
 
+def test_a_light_stem_convolves_once_at_full_resolution():
+    def full_resolution_convs(generator):
+        return [layer for layer in generator.encoder[0] if isinstance(layer, torch.nn.Conv2d)]
+
+    light = CnnGenerator(n=64, channels=4, n_filters_scale=1, light_stem=True, norm="batch")
+    assert len(full_resolution_convs(light)) == 1
+    assert len(full_resolution_convs(CnnGenerator(n=64, channels=4, n_filters_scale=1))) == 2
+    assert light.encoder[0][0].out_channels == 32  # the same width into the next level
+    assert light(torch.rand(2, 4, 64, 64)).shape == (2, 4, 64, 64)
+
+
+def test_settings_build_the_shared_decoder_and_light_stem():
+    generator = build_generator(ModelConfig(N=64, gridsize=2), probe=_probe())
+    assert generator.shared_decoder and len(generator.decoders()) == 1
+    assert sum(isinstance(layer, torch.nn.Conv2d) for layer in generator.encoder[0]) == 1
+
+
 def test_settings_build_the_estimate_skip():
     from ptycho_engine.network.cnn import DEFAULT_ESTIMATE_SKIP
 
@@ -160,11 +204,13 @@ def test_settings_build_the_estimate_skip():
 
 @pytest.mark.parametrize("activation", ["sigmoid", "swish", "softplus", "relu"])
 @pytest.mark.parametrize("gridsize", [1, 2])
-def test_an_untrained_residual_generator_returns_each_pattern_estimate(activation, gridsize):
+@pytest.mark.parametrize("shared", [False, True])
+def test_an_untrained_residual_generator_returns_each_pattern_estimate(activation, gridsize, shared):
     torch.manual_seed(0)
     c = gridsize**2
     generator = CnnGenerator(n=64, channels=c, n_filters_scale=1, probe=_probe(), residual=True,
-                             estimate_iterations=3, amp_activation=activation, norm="batch")
+                             estimate_iterations=3, amp_activation=activation, norm="batch",
+                             shared_decoder=shared)
     diffraction = torch.rand(2, c, 64, 64)
     estimate = generator.estimate(diffraction)
     out = generator(diffraction)
@@ -191,3 +237,16 @@ def test_the_residual_form_needs_a_probe_and_one_patch_per_pattern():
                             object_big=False).residual
     residual = CnnGenerator(n=64, channels=1, n_filters_scale=1, probe=_probe(), residual=True)
     assert "refines_estimate" in residual.state_dict()  # bundles of other forms are refused
+
+
+def test_a_given_estimate_replaces_the_generator_own():
+    # training passes each pattern's cached estimate; the output is the one the generator
+    # computes itself, and a different estimate changes it
+    torch.manual_seed(0)
+    generator = build_generator(ModelConfig(N=64, gridsize=2), probe=_probe()).eval()
+    torch.nn.init.normal_(generator._heads()[0].weight, std=0.1)  # a correction that is not zero
+    diffraction = torch.rand(2, 4, 64, 64)
+    with torch.no_grad():
+        estimate = generator.estimate(diffraction)
+        torch.testing.assert_close(generator(diffraction, estimate), generator(diffraction))
+        assert not torch.allclose(generator(diffraction, 2 * estimate), generator(diffraction))

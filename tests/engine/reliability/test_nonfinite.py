@@ -22,7 +22,7 @@ class PoisonBatch(L.Callback):
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
         if (trainer.current_epoch, batch_idx) == self.at:
-            batch[0].fill_(float("nan"))
+            batch["diffraction"].fill_(float("nan"))
 
 
 def _poison(monkeypatch, epoch: int, batch: int) -> None:
