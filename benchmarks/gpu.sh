@@ -3,7 +3,7 @@
 #   bash benchmarks/gpu.sh
 # 1. predict-only patterns/s at N = 64 (target >= 20,000 on one H200-class GPU),
 # 2. the end-to-end throughput table at GPU sizes (training groups/s, inference patterns/s,
-#    stitching share, peak CUDA memory),
+#    stitching share, peak CUDA memory), in float32 and in bf16-mixed,
 # 3. the forward-model benchmark on the GPU,
 # 4. the network against the iterative solver on a 5000-position scan.
 set -euo pipefail
@@ -31,5 +31,6 @@ for gridsize in (1, 2):
         print(f"predict-only N=64 gridsize {gridsize} batch {batch}: {rate:,.0f} patterns/s")
 PY
 python benchmarks/throughput.py --device cuda
+python benchmarks/throughput.py --device cuda --precision bf16-mixed
 python benchmarks/forward.py --device cuda
 python benchmarks/iterative.py --device cuda --positions 5000 --epochs 5 --refine-iterations 20

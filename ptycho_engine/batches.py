@@ -49,9 +49,10 @@ class GroupBatches(Dataset):
 
 
 @torch.no_grad()
-def estimate_table(estimator, scan: GroupedScan,
-                   budget_bytes: int = ESTIMATE_CACHE_BYTES) -> tuple[Tensor, Tensor] | None:
-    """Estimate each distinct pattern of ``scan`` once.
+def estimate_table(estimator, scan: GroupedScan, budget_bytes: int = ESTIMATE_CACHE_BYTES,
+                   device: str | torch.device = "cpu") -> tuple[Tensor, Tensor] | None:
+    """Estimate each distinct pattern of ``scan`` once (training; and inference, where the
+    covering groups of gridsize > 1 hold some patterns twice).
 
     Parameters
     ----------
@@ -61,12 +62,14 @@ def estimate_table(estimator, scan: GroupedScan,
     scan : GroupedScan
     budget_bytes : int
         Above this table size, return None (estimate at every step).
+    device : str or torch.device
+        Where the estimates are computed and the table is kept (the estimator's device).
 
     Returns
     -------
     (table, rows) or None
-        ``table`` complex64 (K, N, N) for the K distinct patterns, ``rows`` int64 (B, C): the
-        row of each group channel's pattern.
+        ``table`` complex64 (K, N, N) for the K distinct patterns, on ``device``; ``rows``
+        int64 (B, C), on the CPU: the row of each group channel's pattern.
     """
     if estimator is None:
         return None
@@ -75,5 +78,5 @@ def estimate_table(estimator, scan: GroupedScan,
     if len(distinct) * n * n * 8 > budget_bytes:
         return None
     patterns = scan.diffraction.reshape(b * c, n, n)[torch.from_numpy(first)]  # (K, N, N)
-    table = torch.cat([estimator(chunk[:, None])[:, 0] for chunk in patterns.split(_CHUNK)])
+    table = torch.cat([estimator(chunk[:, None].to(device))[:, 0] for chunk in patterns.split(_CHUNK)])
     return table.to(torch.complex64), torch.from_numpy(inverse.reshape(b, c)).long()

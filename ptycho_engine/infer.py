@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ptycho_engine.batches import estimate_table
 from ptycho_engine.data.dataset import group_scan
 from ptycho_engine.data.npz import DiffractionData
 from ptycho_engine.errors import EngineError
-from ptycho_engine.module import PinnModule
+from ptycho_engine.pinn import Pinn
 from ptycho_engine.stitch import Stitcher, canvas_frame, probe_weight
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 
@@ -26,7 +27,7 @@ from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 class LoadedBundle:
     """A trained model ready to predict, with the settings it was trained with."""
 
-    module: PinnModule
+    module: Pinn
     model: ModelConfig
     training: TrainingConfig
     params: dict
@@ -93,7 +94,7 @@ def load_bundle(path: str | Path, *, device: str = "cpu") -> LoadedBundle:
     except (KeyError, ValueError) as error:
         raise EngineError(f"{path}: the settings stored in the bundle are not usable ({error})") from error
     probe = torch.from_numpy(np.asarray(contents.probe, dtype=np.complex64))
-    module = PinnModule(model, training, probe, contents.scaling["photon_scale"])
+    module = Pinn(model, training, probe, contents.scaling["photon_scale"])  # no Lightning
     state = {key: torch.from_numpy(np.asarray(value)) for key, value in
              contents.weights["diffraction_to_obj"].items()}
     state["probe"] = probe
@@ -146,12 +147,17 @@ def reconstruct(
     batch = inference_batch_size(execution, bundle.training)
     positions = torch.from_numpy(scan.positions)
     timings = {"predict_s": 0.0, "stitch_s": 0.0}
+    tick = time.perf_counter()
+    # each distinct pattern's estimate once (gridsize > 1: the covering groups share patterns)
+    table = estimate_table(getattr(bundle.module.generator, "estimate", None), scan, device=device)
+    timings["predict_s"] += time.perf_counter() - tick
     for first in _batches(scan.n_groups, batch, progress):
         tick = time.perf_counter()
         x = scan.diffraction[first:first + batch].to(device, non_blocking=True)
         offsets = scan.offsets[first:first + batch].to(device)
+        estimate = None if table is None else table[0][table[1][first:first + batch].to(device)]
         with prediction_precision(device, execution.precision):
-            patches = bundle.module.tie(bundle.module(x), offsets)  # (b, C_out, N, N)
+            patches = bundle.module.tie(bundle.module(x, estimate), offsets)  # (b, C_out, N, N)
         where = positions[first:first + batch]  # (b, C, 2)
         if patches.shape[1] < where.shape[1]:
             where = where.mean(dim=1, keepdim=True)  # one patch per group, at its centre

@@ -1,128 +1,33 @@
-"""``PinnModule``: the LightningModule that composes generator, physics and losses; nothing else.
+"""``PinnModule``: the LightningModule of PtychoPINN; it composes generator, physics and losses
+(:class:`ptycho_engine.pinn.Pinn`) and adds only what Lightning needs.
 
 Automatic optimisation, so schedulers, gradient clipping and accumulation are Lightning's own.
-Scaling (see ``ptycho_engine.conventions``): the network sees ``X·e^{-δ}`` and the predicted
-amplitude is ``Â·e^{δ}``, with δ a log-scale that ties input and output, initialised from the
-probe energy (:func:`initial_log_scale`) and learned when ``intensity_scale_trainable``; the Poisson likelihood compares
-``(S·Â·e^δ)²`` with ``(S·X)²``, S the photon scale.
+The weights carry the names of :class:`~ptycho_engine.pinn.Pinn`, which inference loads without
+importing Lightning.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
-import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from ptycho_engine.network import build_generator
-from ptycho_engine.physics.forward import forward_amplitude, merge_weight, tie_overlaps
-from ptycho_engine.physics.losses import amplitude_mae, poisson_nll, realspace_mae
-from ptycho_engine.physics.scaling import flat_log_scale
-from ptycho_engine.physics.shift import extract_group
+from ptycho_engine.pinn import Pinn
 from ptycho_settings import ModelConfig, TrainingConfig
 
 
-class PinnModule(L.LightningModule):
-    """PtychoPINN: generator → object patches → physics → Poisson likelihood.
-
-    Parameters
-    ----------
-    model, training : ModelConfig, TrainingConfig
-        Canonical settings (stored as hyper-parameters so checkpoints reload alone).
-    probe : complex Tensor of shape (P, N, N)
-        The normalised probe (``ptycho_engine.physics.probe.normalise_probe``), masked if
-        ``probe_mask``.
-    photon_scale : float
-        S = sqrt(nphotons)/(N/2).
-    """
+class PinnModule(Pinn, L.LightningModule):
+    """:class:`~ptycho_engine.pinn.Pinn` trained by Lightning; the settings are stored as
+    hyper-parameters so that checkpoints reload alone. Parameters as for ``Pinn``."""
 
     def __init__(self, model: ModelConfig | dict, training: TrainingConfig | dict, probe: Tensor,
                  photon_scale: float) -> None:
-        super().__init__()
-        model = ModelConfig.model_validate(model) if isinstance(model, dict) else model
-        training = TrainingConfig.model_validate(training) if isinstance(training, dict) else training
-        self.save_hyperparameters({"model": model.model_dump(mode="json"),
-                                   "training": training.model_dump(mode="json"),
+        super().__init__(model, training, probe, photon_scale)
+        self.save_hyperparameters({"model": self.model_config.model_dump(mode="json"),
+                                   "training": self.training_config.model_dump(mode="json"),
                                    "photon_scale": float(photon_scale)}, ignore=["probe"])
-        self.model_config, self.training_config = model, training
-        probe = probe.to(torch.complex64)
-        self.generator = build_generator(model, probe=probe)  # the CNN estimates patches with it
-        if training.probe_trainable:
-            self.probe = nn.Parameter(probe)
-        else:
-            self.register_buffer("probe", probe)
-        log_scale = torch.tensor(initial_log_scale(probe, model.N), dtype=torch.float32)
-        if training.intensity_scale_trainable:
-            self.log_scale = nn.Parameter(log_scale)
-        else:
-            self.register_buffer("log_scale", log_scale)
-        self.photon_scale = float(photon_scale)
-
-    def forward(self, diffraction: Tensor, estimate: Tensor | None = None) -> Tensor:
-        """Object patches (B, C_out, N, N), complex, from normalised amplitudes (B, C, N, N).
-
-        ``estimate``: the generator's estimate of each pattern at the amplitudes' own scale,
-        when cached (``ptycho_engine.batches``); it scales with the input like the amplitudes.
-        """
-        scale = torch.exp(-self.log_scale)
-        if estimate is None:
-            return self.generator(diffraction * scale)
-        return self.generator(diffraction * scale, estimate * scale.to(estimate.real.dtype))
-
-    def tie(self, patches: Tensor, offsets: Tensor) -> Tensor:
-        """Tie a group's per-channel patches through their overlaps (object_big), as the
-        physics sees them; one patch per group, or one channel, is returned as it is."""
-        if patches.shape[1] == 1:
-            return patches
-        return tie_overlaps(patches, offsets, merge_weight=self.merge_weight())
-
-    def merge_weight(self) -> Tensor | None:
-        """The per-pixel weight (N, N) of each patch where a group is merged
-        (``training_patch_weighting``), from the current probe."""
-        return merge_weight(self.model_config.training_patch_weighting, self.probe)
-
-    def predict_amplitude(self, patches: Tensor, offsets: Tensor) -> Tensor:
-        """Predicted normalised amplitudes (B, C, N, N) of object patches, through the physics."""
-        with torch.autocast(device_type=self.device.type, enabled=False):
-            patches = patches.to(torch.complex64)
-            offsets = offsets.float()
-            tie = offsets if patches.shape[1] > 1 else None  # as in :meth:`tie`
-            weight = self.merge_weight() if tie is not None else None
-            if patches.shape[1] == 1 and offsets.shape[1] > 1:
-                # one patch per group (object_big false): each channel sees it at its offset
-                patches = extract_group(patches[:, 0], offsets, patches.shape[-1])  # (B, C, N, N)
-            amplitude = forward_amplitude(
-                patches, self.probe, offsets=tie, merge_weight=weight,
-                smoothing_sigma_px=self.model_config.gaussian_smoothing_sigma,
-            )
-            return amplitude * torch.exp(self.log_scale.float())
-
-    def compute_losses(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
-        """Return the weighted total loss and its parts for one batch
-        (``ptycho_engine.batches``: diffraction, offsets, and optionally truth and estimate)."""
-        diffraction, offsets, truth = batch["diffraction"], batch["offsets"], batch.get("truth")
-        patches = self(diffraction, batch.get("estimate"))  # (B, C_out, N, N)
-        training, losses = self.training_config, {}
-        if self.model_config.model_type == "supervised":
-            losses["supervised"] = _supervised_loss(patches, truth)
-            losses["loss"] = losses["supervised"]
-            return losses
-        amplitude = self.predict_amplitude(patches, offsets)
-        total = diffraction.new_zeros(())
-        if training.nll_weight > 0:
-            losses["nll"] = poisson_nll(amplitude, diffraction.float(), self.photon_scale)
-            total = total + training.nll_weight * losses["nll"]
-        if training.mae_weight > 0:
-            losses["mae"] = amplitude_mae(amplitude, diffraction.float())
-            total = total + training.mae_weight * losses["mae"]
-        if training.realspace_weight > 0:
-            losses["realspace"] = training.realspace_mae_weight * realspace_mae(patches, truth)
-            total = total + training.realspace_weight * losses["realspace"]
-        losses["loss"] = total
-        return losses
 
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         losses = self.compute_losses(batch)
@@ -145,33 +50,3 @@ class PinnModule(L.LightningModule):
         optimizer = build_optimizer(self.parameters(), self.training_config)
         scheduler = build_scheduler(optimizer, self.training_config)
         return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
-
-    @property
-    def intensity_scale(self) -> float:
-        """The output scale ``S·e^δ`` (legacy ``intensity_scale``)."""
-        return self.photon_scale * math.exp(float(self.log_scale.detach()))
-
-
-DESIGN_AMPLITUDE = 0.5
-"""Object amplitude that explains the mean measured energy when δ has its initial value."""
-
-
-def initial_log_scale(probe: Tensor, n: int) -> float:
-    """Return δ₀ with which an object of amplitude 0.5 reproduces the mean pattern energy.
-
-    The input is normalised to mean energy (N/2)² and, by Parseval, an object of constant
-    amplitude a gives ``a² Σ|P|²``; so ``e^{2δ₀} · 0.25 · Σ|P|² = (N/2)²``. Starting there keeps
-    a sigmoid amplitude head in its sensitive range: at δ = 0 it must saturate to explain the
-    data, and its gradient vanishes (training then stalls on a flat object).
-    """
-    return flat_log_scale(probe, n, DESIGN_AMPLITUDE)
-
-
-def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:
-    if truth is None:
-        raise ValueError("supervised training needs ground-truth patches")
-    if patches.shape[1] != truth.shape[1]:
-        truth = truth[:, :1]
-    amplitude = (patches.abs() - truth.abs()).abs().mean()
-    phase = torch.angle(patches * truth.conj()).abs().mean()  # wrapped phase difference
-    return amplitude + phase

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal.windows import tukey
 
 __all__ = [
     "ONE_SEVENTH",
@@ -88,7 +87,22 @@ def half_bit_threshold(n_pixels: np.ndarray | float) -> np.ndarray:
 
 def tukey_window(shape: tuple[int, int], alpha: float) -> np.ndarray:
     """Separable Tukey window of shape (h, w); ``alpha`` is the tapered fraction of each axis."""
-    return tukey(shape[0], alpha)[:, None] * tukey(shape[1], alpha)[None, :]
+    return _tukey(shape[0], alpha)[:, None] * _tukey(shape[1], alpha)[None, :]
+
+
+def _tukey(m: int, alpha: float) -> np.ndarray:
+    # scipy.signal.windows.tukey (symmetric), written out: importing scipy.signal costs a
+    # `ptycho infer` process about 1.1 s
+    if m <= 1 or alpha <= 0:
+        return np.ones(m)
+    alpha = min(alpha, 1.0)
+    n = np.arange(m)
+    width = int(np.floor(alpha * (m - 1) / 2.0))
+    window = np.ones(m)
+    rising, falling = n[: width + 1], n[m - width - 1:]
+    window[: width + 1] = 0.5 * (1 + np.cos(np.pi * (-1 + 2.0 * rising / alpha / (m - 1))))
+    window[m - width - 1:] = 0.5 * (1 + np.cos(np.pi * (-2.0 / alpha + 1 + 2.0 * falling / alpha / (m - 1))))
+    return window
 
 
 def _taper(image: np.ndarray, window: np.ndarray) -> np.ndarray:

@@ -64,3 +64,26 @@ def test_a_cached_estimate_gives_the_loss_and_gradients_of_computing_it():
     torch.testing.assert_close(scale_b, scale_a, rtol=1e-3, atol=1e-4)
     torch.testing.assert_close(weight_b, weight_a, rtol=1e-3, atol=1e-4 * float(weight_a.abs().max()))
     assert scale_a.abs() > 1e-3  # the comparison is not between two zeros
+
+
+def test_inference_through_the_table_reconstructs_what_per_batch_estimates_give(monkeypatch):
+    # at gridsize 2 the covering groups hold some patterns twice; inference estimates each once
+    import ptycho_engine.infer as infer
+    from ptycho_engine.data.npz import load_diffraction
+    from ptycho_settings import PyTorchExecutionConfig
+    from tests.engine.simdata import simulated_files
+
+    module, _ = _setup(gridsize=2)
+    with torch.no_grad():
+        for head in module.generator._heads():
+            torch.nn.init.normal_(head.weight, std=0.05)  # a network that does not return its input
+    bundle = infer.LoadedBundle(module.eval(), module.model_config, module.training_config, {}, {}, {},
+                                path=None)
+    data = load_diffraction(simulated_files()[0])
+    execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "inference_batch_size": 8})
+    cached = infer.reconstruct(bundle, data, execution)
+    monkeypatch.setattr(infer, "estimate_table", lambda *args, **kwargs: None)
+    direct = infer.reconstruct(bundle, data, execution)
+    assert cached.n_groups == direct.n_groups
+    torch.testing.assert_close(torch.from_numpy(cached.object), torch.from_numpy(direct.object),
+                               rtol=1e-4, atol=1e-5)

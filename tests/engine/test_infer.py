@@ -90,3 +90,43 @@ def test_wrong_patch_size_is_refused():
                              "ycoords": np.arange(4.0) + 100, "probeGuess": np.ones((128, 128), np.complex64)})
     with pytest.raises(EngineError, match="N=64"):
         reconstruct(_bundle(1), small, PyTorchExecutionConfig.from_values({"accelerator": "cpu"}))
+
+
+class _DtypeRecorder(_DeltaGenerator):
+    """The delta generator that also records the dtype a convolution computes in."""
+
+    def __init__(self, channels_out: int) -> None:
+        super().__init__(channels_out)
+        self.conv = nn.Conv2d(1, 1, 1)
+        self.seen: list[torch.dtype] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(self.conv(x[:, :1]).dtype)
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("precision,dtype", [("32-true", torch.float32), ("bf16-mixed", torch.bfloat16),
+                                             ("bf16-true", torch.bfloat16)])
+def test_prediction_follows_the_execution_precision(precision, dtype):
+    # a half-precision run predicts as it trained: convolutions in bfloat16 (autocast), while
+    # the stitched object stays complex64
+    bundle = _bundle(1)
+    bundle.module.generator = recorder = _DtypeRecorder(1)
+    grid = np.arange(3) * 70.0 + 100
+    positions = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
+    execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "precision": precision})
+    result = reconstruct(bundle, _scan(positions), execution)
+    assert set(recorder.seen) == {dtype}
+    assert result.object.dtype == np.complex64
+
+
+def test_inference_does_not_import_lightning():
+    # importing Lightning costs a `ptycho infer` process about 2.5 s on 2 cores; inference,
+    # the solver and the outputs use the plain Pinn module
+    import subprocess
+    import sys
+
+    code = ("import sys, ptycho_engine.infer, ptycho_engine.iterative, ptycho_engine.outputs, "
+            "ptycho_engine.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'lightning'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

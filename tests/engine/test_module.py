@@ -68,7 +68,7 @@ def test_log_scale_ties_input_and_output():
 
 
 def test_log_scale_starts_where_a_half_amplitude_object_explains_the_data():
-    from ptycho_engine.module import initial_log_scale
+    from ptycho_engine.pinn import initial_log_scale
 
     module, _ = _setup()
     energy = float((module.probe.abs() ** 2).sum())

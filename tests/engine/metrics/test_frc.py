@@ -126,3 +126,14 @@ def test_frc_rejects_mismatched_or_tiny_images():
         frc_curve(np.ones((8, 8)), np.ones((8, 9)))
     with pytest.raises(ValueError, match="2x2"):
         frc_curve(np.ones((1, 8)), np.ones((1, 8)))
+
+
+@pytest.mark.parametrize("m", [1, 2, 7, 64, 101])
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 0.25, 0.5, 1.0, 1.5])
+def test_the_tukey_window_is_scipys(m, alpha):
+    from scipy.signal.windows import tukey
+
+    from ptycho_engine.metrics.frc import tukey_window
+
+    np.testing.assert_allclose(tukey_window((m, 3), alpha)[:, 1] / tukey(3, alpha)[1], tukey(m, alpha),
+                               rtol=1e-12, atol=1e-15)

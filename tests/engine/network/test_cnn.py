@@ -177,21 +177,40 @@ def test_without_a_probe_there_is_no_skip():
     assert not generator.estimate_skip
 
 
-def test_a_light_stem_convolves_once_at_full_resolution():
-    def full_resolution_convs(generator):
-        return [layer for layer in generator.encoder[0] if isinstance(layer, torch.nn.Conv2d)]
+@pytest.mark.parametrize("levels", [0, 1, 2])
+def test_the_finest_encoder_levels_can_convolve_once(levels):
+    def convs(level):
+        return [layer for layer in generator.encoder[2 * level] if isinstance(layer, torch.nn.Conv2d)]
 
-    light = CnnGenerator(n=64, channels=4, n_filters_scale=1, light_stem=True, norm="batch")
-    assert len(full_resolution_convs(light)) == 1
-    assert len(full_resolution_convs(CnnGenerator(n=64, channels=4, n_filters_scale=1))) == 2
-    assert light.encoder[0][0].out_channels == 32  # the same width into the next level
-    assert light(torch.rand(2, 4, 64, 64)).shape == (2, 4, 64, 64)
+    generator = CnnGenerator(n=64, channels=4, n_filters_scale=1, single_conv_levels=levels, norm="batch")
+    assert [len(convs(level)) for level in range(3)] == [1] * levels + [2] * (3 - levels)
+    assert [convs(level)[-1].out_channels for level in range(3)] == [32, 64, 128]  # widths unchanged
+    assert generator(torch.rand(2, 4, 64, 64)).shape == (2, 4, 64, 64)
 
 
-def test_settings_build_the_shared_decoder_and_light_stem():
+def test_settings_build_the_cheaper_generator():
+    from ptycho_engine.network.cnn import DEFAULT_SINGLE_CONV_LEVELS
+
     generator = build_generator(ModelConfig(N=64, gridsize=2), probe=_probe())
     assert generator.shared_decoder and len(generator.decoders()) == 1
-    assert sum(isinstance(layer, torch.nn.Conv2d) for layer in generator.encoder[0]) == 1
+    single = [sum(isinstance(layer, torch.nn.Conv2d) for layer in generator.encoder[2 * level]) == 1
+              for level in range(3)]
+    assert DEFAULT_SINGLE_CONV_LEVELS == 2 and single == [True, True, False]
+    stages = generator.decoder.stages
+    assert all(sum(isinstance(layer, torch.nn.Conv2d) for layer in stage) == 1 for stage in stages)
+
+
+def test_a_single_convolution_decoder_keeps_the_widths():
+    double = CnnGenerator(n=64, channels=1, n_filters_scale=1, norm="batch")
+    single = CnnGenerator(n=64, channels=1, n_filters_scale=1, norm="batch", single_conv_decoder=True)
+
+    def layers(generator):
+        return [[type(layer).__name__ for layer in stage] for stage in generator.amplitude.stages]
+
+    assert layers(single) == [["Conv2d", "BatchNorm2d", "ReLU"]] * 2
+    assert layers(double) == [["Conv2d", "BatchNorm2d", "ReLU"] * 2] * 2
+    assert [stage[0].out_channels for stage in single.amplitude.stages] == [64, 32]  # widths kept
+    assert single(torch.rand(2, 1, 64, 64)).shape == (2, 1, 64, 64)
 
 
 def test_settings_build_the_estimate_skip():
