@@ -15,7 +15,7 @@ bottleneck, at the output heads (:data:`DEFAULT_ESTIMATE_SKIP`); and the heads p
 correction of it (:data:`DEFAULT_RESIDUAL`): amplitude ``|E|·m`` with a bounded multiplier
 ``m`` and phase ``arg E + Δφ``, both starting at no correction. The hidden convolutions are
 batch-normalised; one decoder serves amplitude and phase (:data:`DEFAULT_SHARED_DECODER`), the
-two finest encoder levels convolve once (:data:`DEFAULT_SINGLE_CONV_LEVELS`) and so does each
+three finest encoder levels convolve once (:data:`DEFAULT_SINGLE_CONV_LEVELS`) and so does each
 decoder stage (:data:`DEFAULT_SINGLE_CONV_DECODER`).
 """
 
@@ -75,17 +75,20 @@ heads emit both, instead of two paths. Quality benchmark scan, gridsize 2, 10 ep
 groups, CPU (amplitude / phase SSIM, training time): two decoders 0.893 / 0.926 in 85 s, one
 0.889 / 0.925 in 66 s."""
 
-DEFAULT_SINGLE_CONV_LEVELS = 2
-"""In generators built from settings the two finest encoder levels (N and N/2) convolve once,
-not twice: at full resolution a convolution costs the most per weight. On the run above, with
-the shared decoder: one level 0.890 / 0.925 in 61 s, two levels 0.886 / 0.924 in 59 s; the
-generator's training step at gridsize 2 is 16 % faster with two levels than with one. The
-quality benchmark (50 epochs) gave 0.915 / 0.938 with one level and 0.911 / 0.941 with two."""
+DEFAULT_SINGLE_CONV_LEVELS = 3
+"""In generators built from settings the three finest encoder levels (N, N/2, N/4: all of them
+at N = 64) convolve once, not twice: at full resolution a convolution costs the most per
+weight. Quality benchmark scan, shared decoder, 10 epochs: one level 0.890 / 0.925, two 0.886 /
+0.924; with single-convolution decoder stages, two levels 0.890 / 0.926, three 0.887 / 0.925.
+The quality benchmark (50 epochs, single-convolution decoder): two levels 0.919 / 0.941,
+three 0.912 / 0.938, for a generator 22 % faster in inference and 17 % in training (gridsize
+1 and 2, side by side in one process)."""
 
 DEFAULT_SINGLE_CONV_DECODER = True
 """In generators built from settings each up-sampling stage of the decoder convolves once, not
-twice. On the run above: 0.890 / 0.926 against 0.886 / 0.924 with two convolutions per stage,
-and the generator's training step at gridsize 2 is 15 % faster."""
+twice. Quality benchmark scan, 10 epochs, two single-convolution encoder levels: 0.890 / 0.926
+against 0.886 / 0.924 with two convolutions per stage, and the generator's training step at
+gridsize 2 is 15 % faster."""
 
 
 def _bounded_phase(head: Tensor) -> Tensor:

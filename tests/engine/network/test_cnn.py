@@ -195,7 +195,10 @@ def test_settings_build_the_cheaper_generator():
     assert generator.shared_decoder and len(generator.decoders()) == 1
     single = [sum(isinstance(layer, torch.nn.Conv2d) for layer in generator.encoder[2 * level]) == 1
               for level in range(3)]
-    assert DEFAULT_SINGLE_CONV_LEVELS == 2 and single == [True, True, False]
+    assert DEFAULT_SINGLE_CONV_LEVELS == 3 and single == [True, True, True]
+    deep = build_generator(ModelConfig(N=128, gridsize=1), probe=_probe(128))
+    assert [sum(isinstance(layer, torch.nn.Conv2d) for layer in deep.encoder[2 * level])
+            for level in range(4)] == [1, 1, 1, 2]  # N = 128: the bottleneck level keeps two
     stages = generator.decoder.stages
     assert all(sum(isinstance(layer, torch.nn.Conv2d) for layer in stage) == 1 for stage in stages)
 
