@@ -132,6 +132,13 @@ def train(
         stop.epoch, stop.max_epochs = trainer.current_epoch + 1, config.nepochs
         stop.checkpoint = _saved_checkpoint(trainer)
         raise
+    except RuntimeError as error:
+        if resume and "loading state_dict" in str(error):  # torch lists every layer: one line instead
+            raise EngineError(
+                f"--resume: {last} does not fit this network (another version of this package, or "
+                "other model settings, wrote it); pass --overwrite instead of --resume to start again"
+            ) from error
+        raise
     if not trainer.is_global_zero:
         return TrainingResult(output_dir, None, None, None, None)
     try:

@@ -78,3 +78,25 @@ def test_infer_refuses_then_replaces_a_reconstruction_with_overwrite(trained, tm
         assert inode != first[name][1], f"{name} was not replaced"  # a new file, renamed in
     assert second["reconstruction.npz"][0] == first["reconstruction.npz"][0]  # deterministic
     assert stray_files(out) == []
+
+
+def test_resuming_a_checkpoint_of_another_network_is_one_line_and_keeps_it(tmp_path, capsys):
+    # a last.ckpt written by another version (here: the two-decoder layout) or other model
+    # settings: torch would list every layer; the user gets one line and the checkpoint stays
+    import torch
+
+    out = tmp_path / "model"
+    assert main(["train", *train_arguments(out, nepochs=1)]) == 0
+    checkpoint = out / "checkpoints" / "last.ckpt"
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    weights = state["state_dict"]
+    for key in [k for k in weights if k.startswith("generator.decoder.")]:
+        weights[key.replace("generator.decoder.", "generator.amplitude.")] = weights.pop(key)
+    torch.save(state, checkpoint)
+    before = checkpoint.read_bytes()
+    capsys.readouterr()
+    assert main(["train", *train_arguments(out, "--resume", nepochs=2)]) == 2
+    line = _one_error_line(capsys)
+    assert "does not fit this network" in line and "--overwrite" in line
+    assert checkpoint.read_bytes() == before
+    assert main(["train", *train_arguments(out, "--overwrite", nepochs=1)]) == 0  # the way out
