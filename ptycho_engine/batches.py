@@ -15,6 +15,8 @@ its 20 PIE steps were about a fifth of a training step. A batch is a dict:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -29,12 +31,26 @@ scans compute the estimates at every step instead."""
 _CHUNK = 256  # patterns per estimate call while filling the table: bounds the FFT work space
 
 
+@dataclass(frozen=True, eq=False)
+class EstimateTable:
+    """Each distinct pattern's estimate once, and the row of each group channel's pattern."""
+
+    values: Tensor
+    """complex64 (K, N, N): the estimates of the K distinct patterns."""
+    rows: Tensor
+    """int64 (B, C), on the CPU: the row of ``values`` holding each group channel's pattern."""
+
+    def for_groups(self, index: int | slice) -> Tensor:
+        """The estimates (C, N, N) of group ``index``, or (b, C, N, N) of a slice of groups,
+        on the device of ``values``."""
+        return self.values[self.rows[index].to(self.values.device)]
+
+
 class GroupBatches(Dataset):
     """The groups of a scan as named tensors; ``estimates`` from :func:`estimate_table`."""
 
-    def __init__(self, scan: GroupedScan, estimates: tuple[Tensor, Tensor] | None = None) -> None:
-        self.scan = scan
-        self.table, self.rows = estimates if estimates is not None else (None, None)
+    def __init__(self, scan: GroupedScan, estimates: EstimateTable | None = None) -> None:
+        self.scan, self.estimates = scan, estimates
 
     def __len__(self) -> int:
         return self.scan.n_groups
@@ -43,34 +59,30 @@ class GroupBatches(Dataset):
         item = {"diffraction": self.scan.diffraction[index], "offsets": self.scan.offsets[index]}
         if self.scan.truth is not None:
             item["truth"] = self.scan.truth[index]
-        if self.table is not None:
-            item["estimate"] = self.table[self.rows[index]]  # (C, N, N)
+        if self.estimates is not None:
+            item["estimate"] = self.estimates.for_groups(index)  # (C, N, N)
         return item
 
 
 @torch.no_grad()
-def estimate_table(estimator, scan: GroupedScan, budget_bytes: int = ESTIMATE_CACHE_BYTES,
-                   device: str | torch.device = "cpu") -> tuple[Tensor, Tensor] | None:
+def estimate_table(generator, scan: GroupedScan, budget_bytes: int = ESTIMATE_CACHE_BYTES,
+                   device: str | torch.device = "cpu") -> EstimateTable | None:
     """Estimate each distinct pattern of ``scan`` once (training; and inference, where the
     covering groups of gridsize > 1 hold some patterns twice).
 
     Parameters
     ----------
-    estimator : callable or None
-        Amplitudes (K, 1, N, N) → complex estimates (K, 1, N, N), the generator's
-        ``estimate``; None (a generator without one) gives None.
+    generator : nn.Module or None
+        A generator of the registry (``ptycho_engine.network``); its ``estimate`` module maps
+        amplitudes (K, 1, N, N) to complex estimates (K, 1, N, N). A generator without one
+        (or None) gives None.
     scan : GroupedScan
     budget_bytes : int
         Above this table size, return None (estimate at every step).
     device : str or torch.device
-        Where the estimates are computed and the table is kept (the estimator's device).
-
-    Returns
-    -------
-    (table, rows) or None
-        ``table`` complex64 (K, N, N) for the K distinct patterns, on ``device``; ``rows``
-        int64 (B, C), on the CPU: the row of each group channel's pattern.
+        Where the estimates are computed and the table is kept (the generator's device).
     """
+    estimator = getattr(generator, "estimate", None)
     if estimator is None:
         return None
     b, c, n, _ = scan.diffraction.shape
@@ -78,5 +90,5 @@ def estimate_table(estimator, scan: GroupedScan, budget_bytes: int = ESTIMATE_CA
     if len(distinct) * n * n * 8 > budget_bytes:
         return None
     patterns = scan.diffraction.reshape(b * c, n, n)[torch.from_numpy(first)]  # (K, N, N)
-    table = torch.cat([estimator(chunk[:, None].to(device))[:, 0] for chunk in patterns.split(_CHUNK)])
-    return table.to(torch.complex64), torch.from_numpy(inverse.reshape(b, c)).long()
+    values = torch.cat([estimator(chunk[:, None].to(device))[:, 0] for chunk in patterns.split(_CHUNK)])
+    return EstimateTable(values.to(torch.complex64), torch.from_numpy(inverse.reshape(b, c)).long())

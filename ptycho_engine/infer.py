@@ -149,13 +149,13 @@ def reconstruct(
     timings = {"predict_s": 0.0, "stitch_s": 0.0}
     tick = time.perf_counter()
     # each distinct pattern's estimate once (gridsize > 1: the covering groups share patterns)
-    table = estimate_table(getattr(bundle.module.generator, "estimate", None), scan, device=device)
+    table = estimate_table(bundle.module.generator, scan, device=device)
     timings["predict_s"] += time.perf_counter() - tick
     for first in _batches(scan.n_groups, batch, progress):
         tick = time.perf_counter()
         x = scan.diffraction[first:first + batch].to(device, non_blocking=True)
         offsets = scan.offsets[first:first + batch].to(device)
-        estimate = None if table is None else table[0][table[1][first:first + batch].to(device)]
+        estimate = None if table is None else table.for_groups(slice(first, first + batch))
         with prediction_precision(device, execution.precision):
             patches = bundle.module.tie(bundle.module(x, estimate), offsets)  # (b, C_out, N, N)
         where = positions[first:first + batch]  # (b, C, 2)

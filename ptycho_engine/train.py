@@ -203,17 +203,16 @@ def _validation(config: TrainingConfig, execution, input_scale: float) -> Groupe
 def _loaders(module, scan, validation, config, execution, dataloader_kwargs) -> list[Any]:
     # Our samplers deal the groups out to the processes themselves (Lightning's
     # DistributedSampler would shuffle a second time; build_trainer turns it off).
-    estimator = getattr(module.generator, "estimate", None)  # generators without one: None
     sampler = EpochSampler(scan.n_groups, seed=execution.seed,
                            shuffle=not config.sequential_sampling)
-    train_loader = DataLoader(GroupBatches(scan, estimate_table(estimator, scan)),
+    train_loader = DataLoader(GroupBatches(scan, estimate_table(module.generator, scan)),
                               batch_size=config.batch_size, sampler=sampler, drop_last=False,
                               **dataloader_kwargs)
     if validation is None:
         return [train_loader]
     size = inference_batch_size(execution, config)
     in_order = EpochSampler(validation.n_groups, seed=0, shuffle=False)
-    return [train_loader, DataLoader(GroupBatches(validation, estimate_table(estimator, validation)),
+    return [train_loader, DataLoader(GroupBatches(validation, estimate_table(module.generator, validation)),
                                      batch_size=size, sampler=in_order, **dataloader_kwargs)]
 
 

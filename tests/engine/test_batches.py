@@ -9,7 +9,8 @@ from tests.engine.test_module import _setup
 
 def test_the_table_holds_each_distinct_pattern_once():
     module, scan = _setup(gridsize=2)
-    table, rows = estimate_table(module.generator.estimate, scan)
+    estimates = estimate_table(module.generator, scan)
+    table, rows = estimates.values, estimates.rows
     distinct = len(set(scan.indices.reshape(-1).tolist()))
     assert table.shape == (distinct, 64, 64) and table.dtype == torch.complex64
     assert rows.shape == scan.indices.shape
@@ -23,13 +24,13 @@ def test_the_table_holds_each_distinct_pattern_once():
 
 def test_over_budget_or_without_an_estimate_nothing_is_cached():
     module, scan = _setup(gridsize=2)
-    assert estimate_table(module.generator.estimate, scan, budget_bytes=64 * 64 * 8) is None
+    assert estimate_table(module.generator, scan, budget_bytes=64 * 64 * 8) is None
     assert estimate_table(None, scan) is None
 
 
 def test_batches_are_named_and_carry_the_cached_estimate():
     module, scan = _setup(gridsize=2)
-    batches = GroupBatches(scan, estimate_table(module.generator.estimate, scan))
+    batches = GroupBatches(scan, estimate_table(module.generator, scan))
     batch = next(iter(DataLoader(batches, batch_size=5)))
     assert set(batch) == {"diffraction", "offsets", "estimate"}
     assert batch["diffraction"].shape == (5, 4, 64, 64) and batch["estimate"].shape == (5, 4, 64, 64)
@@ -47,9 +48,9 @@ def test_a_cached_estimate_gives_the_loss_and_gradients_of_computing_it():
             # an untrained (zero) correction makes the loss independent of the scale: e^{-δ}
             # into the estimate, e^{δ} out of the physics
             torch.nn.init.normal_(head.weight, std=0.05)
-    table, rows = estimate_table(module.generator.estimate, scan)
+    estimates = estimate_table(module.generator, scan)
     plain = {"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]}
-    cached = {**plain, "estimate": table[rows[:4]]}
+    cached = {**plain, "estimate": estimates.for_groups(slice(0, 4))}
     results = []
     for batch in (plain, cached):
         module.zero_grad()
