@@ -68,7 +68,6 @@ the estimate was the bare back-projection and the heads predicted the object out
 0.554 / 0.851 → 0.628 / 0.875, gridsize 2 (512 groups) 0.373 / 0.690 → 0.397 / 0.803, at the
 same cost per step."""
 
-
 DEFAULT_SHARED_DECODER = True
 """Generators built from settings decode amplitude and phase with one up-sampling path whose
 heads emit both, instead of two paths. Quality benchmark scan, gridsize 2, 10 epochs × 512
@@ -244,14 +243,13 @@ class CnnGenerator(nn.Module):
         options = dict(n=n, pad_object=pad_object, probe_big=probe_big, norm=norm,
                        skip_channels=2 * channels if self.estimate_skip else 0,
                        single_conv=single_conv_decoder)
-        phase_activation = _bounded_phase
         self.shared_decoder = shared_decoder
         if shared_decoder:
             self.decoder = _Decoder(decoder_widths, channels_out,
-                                    activations=(amplitude_activation, phase_activation), **options)
+                                    activations=(amplitude_activation, _bounded_phase), **options)
         else:
             self.amplitude = _Decoder(decoder_widths, channels_out, activations=(amplitude_activation,), **options)
-            self.phase = _Decoder(decoder_widths, channels_out, activations=(phase_activation,), **options)
+            self.phase = _Decoder(decoder_widths, channels_out, activations=(_bounded_phase,), **options)
 
         self.apply(_he_init)
         for head in self._heads():
@@ -296,22 +294,20 @@ class CnnGenerator(nn.Module):
         x, skip = diffraction, None
         if self.estimate is None:
             estimate = None
-        else:
-            if estimate is None:
-                estimate = self.estimate(diffraction)  # (B, C, N, N) complex
+        elif estimate is None:
+            estimate = self.estimate(diffraction)  # (B, C, N, N) complex
+        if estimate is not None:
             parts = torch.cat([estimate.real, estimate.imag], dim=1)  # (B, 2C, N, N)
             x = torch.cat([diffraction, parts], dim=1)  # (B, 3C, N, N)
             if self.estimate_skip:
                 n = parts.shape[-1]
                 skip = parts[..., n // 4: n // 4 + n // 2, n // 4: n // 4 + n // 2] if self.pad_object else parts
         features = self.encoder(x)  # (B, 128f, N/8, N/8)
-        if self.shared_decoder:
-            amplitude, phase = self.decoder(features, skip)  # each (B, C_out, N, N)
-        else:
-            (amplitude,), (phase,) = self.amplitude(features, skip), self.phase(features, skip)
+        # amplitude then phase, each (B, C_out, N, N), from one decoder or two
+        amplitude, phase = (out.float() for decoder in self.decoders() for out in decoder(features, skip))
         if self.residual:
-            amplitude = amplitude.float() * estimate.abs()  # |E|·m
+            amplitude = amplitude * estimate.abs()  # |E|·m
             # arg E carries no gradient (E's only gradient is a positive scale), and angle's
             # backward is 0/0 where E vanishes
-            phase = phase.float() + torch.angle(estimate.detach())
-        return torch.polar(amplitude.float(), phase.float())
+            phase = phase + torch.angle(estimate.detach())
+        return torch.polar(amplitude, phase)
