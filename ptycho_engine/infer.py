@@ -18,8 +18,9 @@ from ptycho_engine.batches import estimate_table
 from ptycho_engine.data.dataset import group_scan
 from ptycho_engine.data.npz import DiffractionData
 from ptycho_engine.errors import EngineError
+from ptycho_engine.physics.probe import probe_weight
 from ptycho_engine.pinn import Pinn
-from ptycho_engine.stitch import Stitcher, canvas_frame, probe_weight
+from ptycho_engine.stitch import Stitcher, canvas_frame
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 
 

@@ -17,6 +17,7 @@ import torch
 from ptycho_engine.data.npz import DiffractionData
 from ptycho_engine.errors import EngineError
 from ptycho_engine.infer import LoadedBundle, Reconstruction
+from ptycho_engine.physics.probe import probe_weight
 from ptycho_engine.physics.scaling import input_normalisation, nphotons_from_amplitude, photon_scale
 from ptycho_engine.solver import (
     SolverProblem,
@@ -26,7 +27,7 @@ from ptycho_engine.solver import (
     place_initial,
     solve,
 )
-from ptycho_engine.stitch import RELATIVE_WEIGHT_FLOOR, Stitcher, canvas_frame, probe_weight
+from ptycho_engine.stitch import RELATIVE_WEIGHT_FLOOR, Stitcher, canvas_frame
 from ptycho_settings import InferenceConfig, ReconstructionConfig
 
 

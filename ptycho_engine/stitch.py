@@ -13,10 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ptycho_engine.physics.probe import probe_weight
 from ptycho_engine.physics.shift import place_patches
-
-__all__ = ["RELATIVE_WEIGHT_FLOOR", "Stitcher", "canvas_frame", "probe_weight"]
 
 RELATIVE_WEIGHT_FLOOR = 1e-3
 """Canvas pixels whose summed weight is below this fraction of the maximum are left at 0."""

@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from ptycho_engine.stitch import Stitcher, canvas_frame, probe_weight
+from ptycho_engine.physics.probe import probe_weight
+from ptycho_engine.stitch import Stitcher, canvas_frame
 
 N = 16
 

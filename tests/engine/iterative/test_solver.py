@@ -10,6 +10,7 @@ from ptycho_engine.data.npz import load_diffraction
 from ptycho_engine.metrics import evaluate_reconstruction
 from ptycho_engine.module import PinnModule
 from ptycho_engine.physics.farfield import diffraction_amplitude
+from ptycho_engine.physics.probe import probe_weight
 from ptycho_engine.physics.scaling import input_normalisation, nphotons_from_amplitude, photon_scale
 from ptycho_engine.solver import (
     SolverProblem,
@@ -21,7 +22,7 @@ from ptycho_engine.solver import (
     predicted_amplitude,
     solve,
 )
-from ptycho_engine.stitch import Stitcher, canvas_frame, probe_weight
+from ptycho_engine.stitch import Stitcher, canvas_frame
 from ptycho_engine.train import prepare_probe
 from ptycho_settings import ModelConfig, TrainingConfig
 from tests.engine.simdata import simulated_files
