@@ -1,11 +1,11 @@
 """Reconstruction quality of the default training recipe against ground truth.
 
-Run: ``python benchmarks/quality.py [--epochs E] [--positions M] [--precision P]``. A simulated object
-(N = 64, gridsize 2, about 1000 positions, 1e6 photons per pattern) is reconstructed the way
-a user would on their own scan: train on the scan, then reconstruct the same scan. Printed
-beside it, scored the same way: the untrained network (each pattern's own physics estimate,
-where training starts), a constant object (the floor) and, with ``--held-out``, a second scan
-of a different object reconstructed by the same trained network.
+Run: ``python benchmarks/quality.py [--epochs E] [--positions M] [--precision P]``. A
+simulated object (N = 64, gridsize 2, about 1000 positions, 1e6 photons per pattern) is
+reconstructed the way a user would on their own scan: train on the scan, then reconstruct
+the same scan. Printed beside it, scored the same way: the untrained network (each pattern's
+own physics estimate, where training starts), a constant object (the floor) and, with
+``--held-out``, a second scan of a different object reconstructed by the same trained network.
 Target: amplitude and phase SSIM ≥ 0.90 within 15 minutes on 2 CPU cores.
 """
 

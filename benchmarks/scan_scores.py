@@ -1,6 +1,7 @@
 """What the quality benchmarks share: the simulated scan, quiet Lightning, a run's execution
-settings, scores against the truth and their table cells, and the untrained network. Imported by ``quality.py`` and ``iterative.py`` (run as
-scripts from any directory: Python puts this folder on the path)."""
+settings, scores against the truth and their table cells, and the untrained network. Imported
+by ``quality.py`` and ``iterative.py`` (run as scripts from any directory: Python puts this
+folder on the path)."""
 
 from __future__ import annotations
 
