@@ -58,8 +58,8 @@ def _measure(n: int, gridsize: int, device: str, precision: str, quick: bool, fo
     execution = PyTorchExecutionConfig.from_values({
         "accelerator": device, "enable_progress_bar": False, "logger": "none",
         "enable_checkpointing": False, "seed": 0, "precision": precision,
-        # the default inference batch (4 training batches, 64 groups) on the CPU, where 32–64
-        # groups per batch predict about 30 % faster than 256; GPUs want large batches
+        # the default inference batch on the CPU (2 training batches, 32 groups), where small
+        # batches predict faster (ptycho_engine.infer.CPU_INFERENCE_BATCHES); GPUs want large ones
         "inference_batch_size": 256 if device == "cuda" else None})
     config = TrainingConfig(model=ModelConfig(N=n, gridsize=gridsize), train_data_file=data_file,
                             output_dir=folder / f"model_{n}_{gridsize}", nphotons=1e6,

@@ -28,7 +28,11 @@ ESTIMATE_CACHE_BYTES = 2**30
 """Largest table of cached estimates (complex64, one N × N image per distinct pattern); larger
 scans compute the estimates at every step instead."""
 
-_CHUNK = 256  # patterns per estimate call while filling the table: bounds the FFT work space
+ESTIMATE_CHUNK = {"cpu": 64}
+"""Patterns per estimate call while filling the table, by device type (others: 4096). It
+bounds the work space, and on a CPU the FFTs of the PIE steps run faster on batches that stay
+in cache: 256 patterns on 2 cores take 179 ms in chunks of 256 and 118 ms in chunks of 64
+(16: 145 ms); GPUs want large batches."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,5 +94,6 @@ def estimate_table(generator, scan: GroupedScan, budget_bytes: int = ESTIMATE_CA
     if len(distinct) * n * n * 8 > budget_bytes:
         return None
     patterns = scan.diffraction.reshape(b * c, n, n)[torch.from_numpy(first)]  # (K, N, N)
-    values = torch.cat([estimator(chunk[:, None].to(device))[:, 0] for chunk in patterns.split(_CHUNK)])
+    chunk_size = ESTIMATE_CHUNK.get(torch.device(device).type, 4096)
+    values = torch.cat([estimator(chunk[:, None].to(device))[:, 0] for chunk in patterns.split(chunk_size)])
     return EstimateTable(values.to(torch.complex64), torch.from_numpy(inverse.reshape(b, c)).long())

@@ -125,7 +125,7 @@ def train(
     trainer = build_trainer(execution, resolved, output_dir=output_dir, max_epochs=config.nepochs,
                             has_validation=validation is not None,
                             callbacks=[history, stop_on_nan, *callbacks])
-    loaders = _loaders(module, scan, validation, config, execution, resolved.dataloader_kwargs)
+    loaders = _loaders(module, scan, validation, config, execution, resolved)
     try:
         trainer.fit(module, *loaders, ckpt_path=str(last) if resume else None)
     except TrainingInterrupted as stop:
@@ -200,20 +200,20 @@ def _validation(config: TrainingConfig, execution, input_scale: float) -> Groupe
     return group_for_training(data, config, execution, input_scale=input_scale, n_groups=groups)
 
 
-def _loaders(module, scan, validation, config, execution, dataloader_kwargs) -> list[Any]:
+def _loaders(module, scan, validation, config, execution, resolved) -> list[Any]:
     # Our samplers deal the groups out to the processes themselves (Lightning's
     # DistributedSampler would shuffle a second time; build_trainer turns it off).
     sampler = EpochSampler(scan.n_groups, seed=execution.seed,
                            shuffle=not config.sequential_sampling)
     train_loader = DataLoader(GroupBatches(scan, estimate_table(module.generator, scan)),
                               batch_size=config.batch_size, sampler=sampler, drop_last=False,
-                              **dataloader_kwargs)
+                              **resolved.dataloader_kwargs)
     if validation is None:
         return [train_loader]
-    size = inference_batch_size(execution, config)
+    size = inference_batch_size(execution, config, resolved.device)
     in_order = EpochSampler(validation.n_groups, seed=0, shuffle=False)
     return [train_loader, DataLoader(GroupBatches(validation, estimate_table(module.generator, validation)),
-                                     batch_size=size, sampler=in_order, **dataloader_kwargs)]
+                                     batch_size=size, sampler=in_order, **resolved.dataloader_kwargs)]
 
 
 def _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q, history, *,

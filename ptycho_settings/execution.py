@@ -147,7 +147,7 @@ class PyTorchExecutionConfig(BaseSettings):
     """Epochs without improvement before training stops; None disables early stopping."""
 
     inference_batch_size: int | None = Field(default=None, ge=1)
-    """Groups per inference and validation batch; None uses four times the training batch size (no gradients are kept)."""
+    """Groups per inference and validation batch; None uses twice the training batch size on a CPU (activations that stay near the cache predict faster) and four times on accelerators (no gradients are kept)."""
 
     log_every_n_steps: int = Field(default=10, ge=1)
     """Optimisation steps between logged training metrics."""

@@ -158,11 +158,13 @@ class _Decoder(nn.Module):
         # skip_channels: images at the head's resolution concatenated to its input
         self.centre_head = nn.Conv2d(last + skip_channels, heads_out, 3, padding=1)
         if pad_object and probe_big:
-            # convolve at N/2 and only map to the output channels at full size: the border
-            # ring is smooth support, and full-resolution wide convolutions would double the cost
+            # everything at N/2: the head emits the four pixels of each 2 × 2 block of the full
+            # size (pixel shuffle), a superset of a 3 × 3 convolution of the up-sampled
+            # features, which cost more than a sixth of the generator's prediction (up-sampling
+            # wide features and convolving them at N, for two output channels)
             self.border_features = nn.Sequential(nn.Conv2d(last, last, 3, padding=1), *_norm(norm, last),
                                                  nn.ReLU(inplace=True))
-            self.border_head = nn.Conv2d(last, heads_out, 3, padding=1)
+            self.border_head = nn.Conv2d(last, 4 * heads_out, 3, padding=1)
             ring = torch.ones(n, n)
             ring[n // 4: n // 4 + n // 2, n // 4: n // 4 + n // 2] = 0
             self.register_buffer("border_mask", ring, persistent=False)  # 1 outside the centre
@@ -188,8 +190,8 @@ class _Decoder(nn.Module):
         centres = self._activate(self.centre_head(head_in))  # each (B, C_out, N/2, N/2)
         outputs = [F.pad(centre, (half // 2, half // 2, half // 2, half // 2)) for centre in centres]
         if self.probe_big:
-            up = F.interpolate(self.border_features(x), scale_factor=2, mode="nearest")  # (B, w, N, N)
-            borders = self._activate(self.border_head(up))
+            head = F.pixel_shuffle(self.border_head(self.border_features(x)), 2)  # (B, heads, N, N)
+            borders = self._activate(head)
             outputs = [out + border * self.border_mask for out, border in zip(outputs, borders, strict=True)]
         return outputs
 

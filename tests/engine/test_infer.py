@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ptycho_engine.data.npz import validate_arrays
-from ptycho_engine.infer import LoadedBundle, reconstruct
+from ptycho_engine.infer import LoadedBundle, inference_batch_size, reconstruct
 from ptycho_engine.module import PinnModule
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 
@@ -100,6 +100,10 @@ class _DtypeRecorder(_DeltaGenerator):
         self.conv = nn.Conv2d(1, 1, 1)
         self.seen: list[torch.dtype] = []
 
+    def __deepcopy__(self, memo):
+        # reconstruct predicts with a copy (BatchNorms folded): it records into the same list
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.seen.append(self.conv(x[:, :1]).dtype)
         return super().forward(x)
@@ -130,3 +134,12 @@ def test_inference_does_not_import_lightning():
             "ptycho_engine.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'lightning'))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_default_inference_batch_is_smaller_on_a_cpu():
+    training = TrainingConfig(model=ModelConfig(), batch_size=8)
+    default = PyTorchExecutionConfig.from_values({"accelerator": "cpu"})
+    assert inference_batch_size(default, training, "cpu") == 2 * 8
+    assert inference_batch_size(default, training, "cuda") == 4 * 8
+    chosen = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "inference_batch_size": 5})
+    assert inference_batch_size(chosen, training, "cpu") == inference_batch_size(chosen, training, "cuda") == 5

@@ -36,6 +36,19 @@ def test_probe_big_fills_the_border():
     assert out[..., :16, :].abs().sum() > 0
 
 
+def test_the_border_head_sets_each_pixel_of_a_two_by_two_block_by_its_own_channel():
+    # the border is predicted at N/2 and pixel-shuffled: channel 4c + 2a + b of the head
+    # fills the pixels (2i + a, 2j + b) of output channel c
+    generator = CnnGenerator(n=64, channels=1, probe_big=True, n_filters_scale=1, amp_activation="relu")
+    head = generator.amplitude.border_head
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(torch.arange(4.0))
+    amplitude = generator(torch.rand(2, 1, 64, 64)).abs()
+    block = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    torch.testing.assert_close(amplitude[:, 0, :16, :], block.repeat(8, 32).expand(2, 16, 64))
+
+
 def test_without_pad_object_the_whole_patch_is_predicted():
     out = CnnGenerator(n=64, channels=1, pad_object=False, probe_big=False, n_filters_scale=1)(
         torch.rand(2, 1, 64, 64))
