@@ -2,9 +2,9 @@
 
 Run: ``python benchmarks/throughput.py [--quick] [--repeat R] [--device cpu|cuda]
 [--precision P]``. Each configuration runs in a fresh process (so peak memory is its own):
-N ∈ {64, 128} × gridsize ∈ {1, 2}, R times (the median is printed, with the range); ``--precision``
-is ``execution.precision`` (default ``32-true``; ``bf16-mixed`` runs the convolutions in
-bfloat16, in training and in inference).
+N ∈ {64, 128} × gridsize ∈ {1, 2}, in R rounds over all four (the median is printed, with the
+range); ``--precision`` is ``execution.precision`` (default ``32-true``; ``bf16-mixed`` runs
+the convolutions in bfloat16, in training and in inference).
 
 - training: ``Trainer.fit`` on simulated data, batch 16, timed over the epochs after the
   first (compilation, allocation and data preparation excluded), in groups/s;
@@ -112,18 +112,27 @@ def main() -> None:
           + (" (min–max in brackets)" if args.repeat > 1 else ""))
     print(f"{'N':>4} {'gs':>3} {'train groups/s':>22} {'× upstream':>11} {'infer patterns/s':>22} "
           f"{'× upstream':>11} {'stitch %':>9} {'peak MiB':>9}")
-    for n, gridsize in CONFIGS:
-        command = [sys.executable, __file__, "--one", str(n), str(gridsize), "--device", args.device,
-                   "--precision", args.precision] + (["--quick"] if args.quick else [])
-        rows = [json.loads(subprocess.run(command, check=True, capture_output=True, text=True)
-                           .stdout.strip().splitlines()[-1]) for _ in range(args.repeat)]
-        train = [row["train_groups_per_s"] for row in rows]
-        infer = [row["infer_patterns_per_s"] for row in rows]
-        train_ratio = f"{median(train) / UPSTREAM_TRAIN_GROUPS_PER_S[gridsize]:.2f}" if n == 64 else "—"
-        infer_ratio = f"{median(infer) / UPSTREAM_INFER_PATTERNS_PER_S:.2f}" if n == 64 else "—"
-        print(f"{n:>4} {gridsize:>3} {_spread(train):>22} {train_ratio:>11} {_spread(infer):>22} "
-              f"{infer_ratio:>11} {100 * median(row['stitch_share'] for row in rows):>8.1f}% "
-              f"{max(row['peak_mb'] for row in rows):>9.0f}", flush=True)
+    results: dict[tuple[int, int], list[dict]] = {config: [] for config in CONFIGS}
+    # round-robin over the configurations: a slow spell of the machine (its speed drifts by
+    # tens of percent for a minute or more) then spreads over every row instead of sinking one
+    for repeat in range(args.repeat):
+        for n, gridsize in CONFIGS:
+            command = [sys.executable, __file__, "--one", str(n), str(gridsize), "--device", args.device,
+                       "--precision", args.precision] + (["--quick"] if args.quick else [])
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            results[n, gridsize].append(json.loads(output.strip().splitlines()[-1]))
+            if repeat == args.repeat - 1:
+                _print_row(n, gridsize, results[n, gridsize])
+
+
+def _print_row(n: int, gridsize: int, rows: list[dict]) -> None:
+    train = [row["train_groups_per_s"] for row in rows]
+    infer = [row["infer_patterns_per_s"] for row in rows]
+    train_ratio = f"{median(train) / UPSTREAM_TRAIN_GROUPS_PER_S[gridsize]:.2f}" if n == 64 else "—"
+    infer_ratio = f"{median(infer) / UPSTREAM_INFER_PATTERNS_PER_S:.2f}" if n == 64 else "—"
+    print(f"{n:>4} {gridsize:>3} {_spread(train):>22} {train_ratio:>11} {_spread(infer):>22} "
+          f"{infer_ratio:>11} {100 * median(row['stitch_share'] for row in rows):>8.1f}% "
+          f"{max(row['peak_mb'] for row in rows):>9.0f}", flush=True)
 
 
 def _spread(values: list[float]) -> str:

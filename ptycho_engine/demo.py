@@ -36,7 +36,7 @@ class DemoResult:
 def demo_training_config(train_file: Path, output_dir: Path) -> TrainingConfig:
     """Return the demo's training settings: gridsize 2 (neighbouring patches tied through their
     overlap), a narrow network and 256 steps, so that it learns within a minute on two CPU
-    cores (about 40 s, amplitude / phase SSIM 0.873 / 0.926 on 2026-11-30)."""
+    cores (about 35 s, amplitude / phase SSIM 0.869 / 0.925 on 2026-11-30)."""
     return TrainingConfig(model=ModelConfig(N=64, gridsize=2, n_filters_scale=1),
                           train_data_file=train_file, output_dir=output_dir,
                           nphotons=DEMO_SIMULATION["nphotons"], nepochs=DEMO_EPOCHS,
