@@ -10,13 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python - <<'PY'
 import time, torch
-from ptycho_engine.module import PinnModule
+from ptycho_engine.network.fold import fold_batch_norms
+from ptycho_engine.pinn import Pinn
 from ptycho_settings import ModelConfig, TrainingConfig
 assert torch.cuda.is_available(), "no CUDA device visible"
 for gridsize in (1, 2):
     model = ModelConfig(N=64, gridsize=gridsize)
-    module = PinnModule(model, TrainingConfig(model=model), torch.ones(1, 64, 64, dtype=torch.complex64), 10.0)
-    module = module.cuda().eval()
+    module = Pinn(model, TrainingConfig(model=model), torch.ones(1, 64, 64, dtype=torch.complex64), 10.0)
+    module = fold_batch_norms(module.cuda())  # as reconstruct predicts
     for batch in (256, 1024):
         x = torch.rand(batch, model.C, 64, 64, device="cuda")
         with torch.no_grad():
