@@ -25,7 +25,7 @@ __all__ = ["fold_batch_norms"]
 @torch.no_grad()
 def fold_batch_norms(module: nn.Module) -> nn.Module:
     """A copy of ``module`` in ``eval()`` mode in which every ``Conv2d`` directly followed by a
-    ``BatchNorm2d`` inside an ``nn.Sequential`` is one convolution (the BatchNorm becomes an
+    ``BatchNorm2d`` (or ``SyncBatchNorm``) inside an ``nn.Sequential`` is one convolution (the BatchNorm becomes an
     ``nn.Identity``, so layer indices, and thus weight names, keep their meaning).
 
     ``module`` itself is left untouched. BatchNorms elsewhere, or after anything but a
@@ -37,7 +37,9 @@ def fold_batch_norms(module: nn.Module) -> nn.Module:
             continue
         for index in range(len(sequence) - 1):
             conv, norm = sequence[index], sequence[index + 1]
-            if isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats:
+            # SyncBatchNorm too (multi-GPU training converts them): in eval() it is the same map
+            if (isinstance(conv, nn.Conv2d) and isinstance(norm, (nn.BatchNorm2d, nn.SyncBatchNorm))
+                    and norm.track_running_stats):
                 fused = fuse_conv_bn_eval(conv, norm)
                 # keep the memory layout the network chose (channels-last for oneDNN)
                 channels_last = conv.weight.is_contiguous(memory_format=torch.channels_last)

@@ -93,3 +93,14 @@ def test_the_folded_scale_and_shift_are_exact_for_a_single_pixel():
     assert isinstance(folded[1], nn.Identity)
     # x = 7: conv gives 15, normalised (15 − 3)/2 = 6, scaled 5·6 − 1 = 29
     assert folded(torch.full((1, 1, 1, 1), 7.0)).item() == 29.0
+
+
+def test_sync_batch_norms_of_multi_gpu_training_fold_too():
+    generator = _trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=_probe()))
+    synced = nn.SyncBatchNorm.convert_sync_batchnorm(generator).eval()
+    assert any(isinstance(layer, nn.SyncBatchNorm) for layer in synced.modules())
+    folded = fold_batch_norms(synced)
+    assert not any(isinstance(layer, nn.modules.batchnorm._BatchNorm) for layer in folded.modules())
+    x = torch.rand(2, 1, 64, 64) + 0.1
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), generator(x), rtol=1e-4, atol=1e-4)
