@@ -51,6 +51,12 @@ class Pinn(nn.Module):
         self.generator = build_generator(model, probe=probe)  # the CNN estimates patches with it
         if training.probe_trainable:
             self.probe = nn.Parameter(probe)
+            if getattr(self.generator, "estimate", None) is not None:
+                # the network learned to correct estimates made with the initial probe (training
+                # caches them), so they stay those: stored with the weights, for bundles (which
+                # hold the trained probe) to rebuild the estimate from it when they load
+                self.register_buffer("estimate_probe", probe.clone())
+                self.register_load_state_dict_post_hook(_restore_estimate_probe)
         else:
             self.register_buffer("probe", probe)
         log_scale = torch.tensor(initial_log_scale(probe, model.N), dtype=torch.float32)
@@ -152,3 +158,7 @@ def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:
     amplitude = (patches.abs() - truth.abs()).abs().mean()
     phase = torch.angle(patches * truth.conj()).abs().mean()  # wrapped phase difference
     return amplitude + phase
+
+
+def _restore_estimate_probe(module: Pinn, incompatible_keys) -> None:
+    module.generator.estimate.set_probe(module.estimate_probe)

@@ -58,8 +58,17 @@ class PatternEstimate(nn.Module):
         super().__init__()
         if iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {iterations}")
-        self.iterations = iterations
-        mode = (probe[0] if probe.ndim == 3 else probe).detach().to(torch.complex64)  # (N, N)
+        self.iterations, self.floor = iterations, floor
+        self.set_probe(probe)
+
+    @torch.no_grad()
+    def set_probe(self, probe: Tensor) -> None:
+        """(Re)build the buffers from ``probe`` (P, N, N) or (N, N), on its device. A model
+        whose probe is trained keeps estimating with the probe it was built with; this restores
+        that one after its weights are loaded (``ptycho_engine.pinn.Pinn``)."""
+        floor = self.floor
+        # a copy: a view would follow a trained probe's updates while the buffers below would not
+        mode = (probe[0] if probe.ndim == 3 else probe).detach().to(torch.complex64, copy=True)  # (N, N)
         power = mode.abs() ** 2
         spectrum = far_field(mode)
         # the steps work on unshifted spectra: the measured amplitudes are ifftshifted once

@@ -77,3 +77,20 @@ def test_train_save_load_infer(tmp_path: Path, gridsize: int):
     assert ours > _ssim(plain, data) + SSIM_MARGIN
     if gridsize == 2:
         assert ours > _ssim(start, data) + OVERLAP_SSIM_MARGIN
+
+
+def test_a_trained_probe_reloads_with_the_estimates_the_network_learned_on(tmp_path: Path):
+    # with probe_trainable the bundle holds the trained probe, while the network learned to
+    # correct estimates made with the initial one (training caches them): the reloaded bundle
+    # must estimate with that one too, and so predict exactly as the trained network did
+    train_file, _ = simulated_files(n_positions=256)
+    config = TrainingConfig(model=ModelConfig(), train_data_file=train_file, output_dir=tmp_path / "model",
+                            nphotons=1e6, n_groups=32, nepochs=1, batch_size=8, probe_trainable=True)
+    result = training.train(config, EXECUTION)
+    data = load_diffraction(train_file)
+    initial, _ = training.prepare_probe(data.probe, config)
+    bundle = load_bundle(result.bundle_path)
+    assert not torch.equal(bundle.module.probe.detach(), initial)  # the probe was trained
+    x = torch.from_numpy(data.diffraction[:4]).reshape(4, 1, 64, 64) * 0.03
+    with torch.no_grad():
+        assert torch.equal(result.module.eval()(x), bundle.module(x))

@@ -89,3 +89,22 @@ def test_estimates_of_a_batch_are_independent():
 def test_negative_iterations_are_refused():
     with pytest.raises(ValueError, match="iterations"):
         PatternEstimate(_probe(), iterations=-1)
+
+
+def test_the_estimate_keeps_its_own_copy_of_the_probe():
+    # a trained probe changes in place; the estimate must stay that of the probe it was built with
+    probe = _probe()
+    estimate = PatternEstimate(probe, iterations=3)
+    amplitude = far_field(probe[0] * _patch()).abs()[None, None]
+    before = estimate(amplitude)
+    with torch.no_grad():
+        probe.mul_(1.5)
+    assert torch.equal(estimate(amplitude), before)
+
+
+def test_set_probe_rebuilds_the_estimate_of_another_probe():
+    first, second = _probe(), _probe() * torch.polar(torch.tensor(1.0), torch.tensor(0.4))
+    amplitude = far_field(first[0] * _patch()).abs()[None, None]
+    rebuilt = PatternEstimate(first, iterations=3)
+    rebuilt.set_probe(second)
+    assert torch.equal(rebuilt(amplitude), PatternEstimate(second, iterations=3)(amplitude))
