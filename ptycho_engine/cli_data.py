@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ptycho_engine.cli_engine import add_console_flags, configure_console
+from ptycho_engine.cli_engine import add_console_flags, configure_console, require_engine
 
 
 def register(subparsers) -> None:
@@ -68,9 +68,10 @@ def _add_layout_flags(parser: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Validate and summarise ``args.file``; print text or JSON; return 0."""
+    configure_console(args)
+    require_engine(training=False)
     from ptycho_engine.data.summary import check_file
 
-    configure_console(args)
     summary = check_file(args.file, counts=args.counts, dc_corner=args.dc_corner)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
@@ -81,9 +82,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Write ``args.input`` in canonical form to ``args.output``; print the steps; return 0."""
+    configure_console(args)
+    require_engine(training=False)
     from ptycho_engine.data.convert import convert_file
 
-    configure_console(args)
     report = convert_file(
         args.input,
         args.output,

@@ -12,9 +12,11 @@ from ptycho_engine.errors import EngineError
 INSTALL_HINT = 'python -m pip install -e ".[dev]" torch==2.13.0'
 
 
-def require_engine() -> None:
-    """Fail with an actionable message when PyTorch or Lightning is missing."""
-    missing = [name for name in ("torch", "lightning") if importlib.util.find_spec(name) is None]
+def require_engine(*, training: bool = True) -> None:
+    """Fail with an actionable message when PyTorch (or, for commands that train, Lightning) is
+    missing."""
+    needed = ("torch", "lightning") if training else ("torch",)
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise EngineError(
             f"this command needs {' and '.join(missing)}, which is not installed; install the "

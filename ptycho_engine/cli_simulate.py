@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ptycho_engine.cli_engine import add_console_flags, configure_console
+from ptycho_engine.cli_engine import add_console_flags, configure_console, require_engine
 from ptycho_engine.errors import EngineError
 
 __all__ = ["register"]
@@ -50,6 +50,7 @@ def register(subparsers) -> None:
 def run_simulate(args: argparse.Namespace) -> int:
     """Simulate, write the files and print a short summary; return the exit status."""
     configure_console(args)
+    require_engine(training=False)
     if args.N not in SUPPORTED_N:
         raise EngineError(f"--N {args.N} is not supported; use 64, 128 or 256, e.g. --N 64")
     from ptycho_engine.data.simulate import simulate_to_files

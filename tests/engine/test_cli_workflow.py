@@ -40,13 +40,26 @@ def test_train_refuses_to_overwrite_a_bundle(trained, capsys):
 def test_resume_continues_from_the_last_checkpoint(tmp_path, trained, capsys):
     import shutil
 
+    import torch
+
+    from ptycho_engine.bundle import read_bundle
+
     train_file, _ = simulated_files()
     run = tmp_path / "model"
     shutil.copytree(trained, run)
+    # mark the checkpoint: its loss history must carry over into the resumed run's bundle (a
+    # fresh run, resume ignored, would compute the same first epoch again: training is seeded)
+    last = run / "checkpoints" / "last.ckpt"
+    checkpoint = torch.load(last, weights_only=False)  # this test's own file
+    history = next(state for name, state in checkpoint["callbacks"].items() if "LossHistory" in name)
+    history["history"]["train_loss"][0] = 12345.0
+    torch.save(checkpoint, last)
     status = main(["train", "--train-data-file", str(train_file), "--output-dir", str(run),
                    "--nepochs", "2", "--resume", *TINY])
     out = capsys.readouterr().out
     assert status == 0 and "trained 2 epochs" in out
+    losses = read_bundle(run).extras["train_loss"]
+    assert len(losses) == 2 and losses[0] == 12345.0 and losses[1] != 12345.0
 
 
 def test_infer_writes_reconstruction_figures_and_metrics(trained, tmp_path, capsys):
@@ -80,12 +93,42 @@ def test_tensorflow_backend_is_refused_clearly(tmp_path, capsys):
     assert status == 2 and "no TensorFlow engine" in capsys.readouterr().err
 
 
-def test_missing_torch_names_the_install_command(monkeypatch, capsys, tmp_path):
-    import importlib.util
+_WITHOUT_TORCH = ("import sys; sys.modules['torch'] = sys.modules['lightning'] = None; "
+                  "from ptycho_engine.cli import main; sys.exit(main(sys.argv[1:]))")
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+
+def _run_without_torch(args: list[str], cwd: Path):
+    import subprocess
+    import sys
+
+    # the interpreter cannot import torch or Lightning, as on a machine without the engine
+    return subprocess.run([sys.executable, "-c", _WITHOUT_TORCH, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "--train-data-file", "{data}", "--output-dir", "{out}"],
+    ["infer", "--model-path", "{tmp}/model", "--test-data-file", "{data}", "--output-dir", "{out}"],
+    ["demo", "--output-dir", "{out}"],
+    ["simulate", "{out}/scan.npz"],
+    ["data", "check", "{data}"],
+    ["data", "convert", "{data}", "{out}/converted.npz"],
+], ids=lambda command: " ".join(command[:2]))
+def test_without_torch_engine_commands_name_the_install_command(tmp_path, command):
     train_file, _ = simulated_files()
-    status = main(["train", "--train-data-file", str(train_file), "--output-dir", str(tmp_path)])
-    err = capsys.readouterr().err
-    assert status == 2 and "pip install" in err and "torch" in err
+    if command[0] == "infer":  # its settings come from the bundle, read before the engine is needed
+        from tests.engine.ptychodus import small_scan, untrained_bundle
+
+        untrained_bundle(tmp_path / "model", small_scan())
+    args = [part.format(data=train_file, out=tmp_path / "out", tmp=tmp_path) for part in command]
+    result = _run_without_torch(args, tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "pip install" in result.stderr and "torch" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_without_torch_the_config_commands_still_work(tmp_path):
+    result = _run_without_torch(["config", "show", "--N", "128"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "128" in result.stdout
