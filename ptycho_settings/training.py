@@ -54,7 +54,7 @@ class TrainingConfig(SamplingFields):
     """Weight of the diffraction-amplitude mean absolute error. Legacy key `mae_weight`."""
 
     realspace_weight: float = Field(default=0.0, ge=0, le=1)
-    """Overall weight of the real-space loss branch (needs a ground-truth object). Legacy key `realspace_weight`."""
+    """Overall weight of the real-space loss branch (needs a ground-truth object and realspace_mae_weight > 0: the branch is their product times the MAE). Legacy key `realspace_weight`."""
 
     realspace_mae_weight: float = Field(default=0.0, ge=0, le=1)
     """Weight of the real-space MAE inside that branch; needs realspace_weight > 0. Legacy key `realspace_mae_weight`."""
@@ -131,6 +131,13 @@ class TrainingConfig(SamplingFields):
             raise ValueError(
                 f"realspace_mae_weight={self.realspace_mae_weight} has no effect while "
                 "realspace_weight=0; set realspace_weight > 0 or realspace_mae_weight=0"
+            )
+        if self.realspace_weight > 0 and self.realspace_mae_weight <= 0:
+            # upstream's branch also held a total-variation term (tv_weight), which this engine
+            # does not implement: the branch is realspace_weight × realspace_mae_weight × MAE
+            raise ValueError(
+                f"realspace_weight={self.realspace_weight} has no effect while "
+                "realspace_mae_weight=0; set realspace_mae_weight > 0 or realspace_weight=0"
             )
         if self.nll_weight == 0 and self.mae_weight == 0 and self.realspace_weight == 0:
             raise ValueError(

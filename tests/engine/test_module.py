@@ -86,6 +86,18 @@ def test_loss_weights():
     assert torch.allclose(losses["loss"], 0.5 * losses["nll"] + 0.5 * losses["mae"])
 
 
+def test_the_realspace_branch_is_the_product_of_its_two_weights():
+    from ptycho_engine.physics.losses import realspace_mae
+
+    module, scan = _setup(nll_weight=0.5, realspace_weight=0.4, realspace_mae_weight=0.25)
+    batch = {"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4], "truth": scan.truth[:4]}
+    losses = module.compute_losses(batch)
+    mae = realspace_mae(module(batch["diffraction"]), batch["truth"])
+    assert float(mae) > 0.01
+    torch.testing.assert_close(losses["realspace"], 0.25 * mae)
+    torch.testing.assert_close(losses["loss"], 0.5 * losses["nll"] + 0.4 * 0.25 * mae)
+
+
 def test_a_few_steps_lower_the_loss():
     # from the bare back-projection (no PIE steps), where there is much to learn: about 3 units
     # lower after 8 steps. (The default estimate already fits each pattern; from it the first

@@ -56,6 +56,12 @@ def test_realspace_mae_needs_realspace_weight():
     assert TrainingConfig(realspace_mae_weight=0.5, realspace_weight=0.1).realspace_mae_weight == 0.5
 
 
+def test_realspace_weight_needs_realspace_mae_weight():
+    # the branch is realspace_weight × realspace_mae_weight × MAE: one alone does nothing
+    with pytest.raises(ValidationError, match="realspace_mae_weight"):
+        TrainingConfig(realspace_weight=0.5)
+
+
 def test_all_zero_loss_weights_are_refused():
     with pytest.raises(ValidationError, match="nothing to train"):
         TrainingConfig(nll_weight=0)
