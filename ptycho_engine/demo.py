@@ -24,7 +24,8 @@ DEMO_GROUPS = 256
 
 @dataclass(frozen=True)
 class DemoResult:
-    """Where the demo wrote things, its timings and the scores of the held-out region."""
+    """Where the demo wrote things, its timings, and the scores of the reconstructed scan (the
+    one it trained on, as in any ptychographic reconstruction) beside a constant object."""
 
     output_dir: Path
     timings: dict[str, float]
