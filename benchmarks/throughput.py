@@ -8,10 +8,14 @@ the convolutions in bfloat16, in training and in inference).
 
 - training: ``Trainer.fit`` on simulated data, batch 16, timed over the epochs after the
   first (compilation, allocation and data preparation excluded), in groups/s;
-- inference: the whole ``ptycho infer`` path minus interpreter start-up — load the data
-  file, load the bundle, group, predict, stitch — in patterns/s, with the share of the time
-  spent stitching;
-- peak resident memory of the process (CPU) or peak CUDA memory.
+- inference: the work the issue calls end to end — load the data file, load the bundle,
+  group, predict, stitch — in scan positions per second ("patterns/s"; at gridsize 2 the
+  covering groups predict each pattern about 1.4 times), with the share of the time spent
+  stitching. It runs in the process that just trained, so imports and warm-up are excluded,
+  and writing the outputs (npz, figures, scores) is not timed: the whole command is timed
+  separately in docs/performance.md;
+- peak resident memory of the process (CPU; simulation and training included) or peak CUDA
+  memory.
 
 For scale, the upstream engine trains at about 34 groups/s (gridsize 1) and 42 groups/s
 (gridsize 2) at N = 64, batch 16, on the 2-core development machine, and needs 16 s for 256
