@@ -31,7 +31,7 @@ for gridsize in (1, 2):
         rate = repeats * batch * model.C / (time.perf_counter() - start)
         print(f"predict-only N=64 gridsize {gridsize} batch {batch}: {rate:,.0f} patterns/s")
 PY
-python benchmarks/throughput.py --device cuda
-python benchmarks/throughput.py --device cuda --precision bf16-mixed
+python benchmarks/throughput.py --device cuda --sizes gpu
+python benchmarks/throughput.py --device cuda --sizes gpu --precision bf16-mixed
 python benchmarks/forward.py --device cuda
 python benchmarks/iterative.py --device cuda --positions 5000 --epochs 5 --refine-iterations 20

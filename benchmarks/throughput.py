@@ -1,13 +1,14 @@
 """End-to-end throughput: training groups/s and inference patterns/s, stitching share, memory.
 
-Run: ``python benchmarks/throughput.py [--quick] [--repeat R] [--device cpu|cuda]
-[--precision P]``. Each configuration runs in a fresh process (so peak memory is its own):
-N ∈ {64, 128} × gridsize ∈ {1, 2}, in R rounds over all four (the median is printed, with the
+Run: ``python benchmarks/throughput.py [--quick | --sizes quick|default|gpu] [--repeat R]
+[--device cpu|cuda] [--precision P]``. Each configuration runs in a fresh process (so peak
+memory is its own): N ∈ {64, 128} × gridsize ∈ {1, 2}, in R rounds over all four (the median is printed, with the
 range); ``--precision`` is ``execution.precision`` (default ``32-true``; ``bf16-mixed`` runs
 the convolutions in bfloat16, in training and in inference).
 
-- training: ``Trainer.fit`` on simulated data, batch 16, timed over the epochs after the
-  first (compilation, allocation and data preparation excluded), in groups/s;
+- training: ``Trainer.fit`` on simulated data (batch 16; 64 with ``--sizes gpu``), timed over
+  the epochs after the first (compilation, allocation and data preparation excluded), in
+  groups/s;
 - inference: the work the issue calls end to end — load the data file, load the bundle,
   group, predict, stitch — in scan positions per second ("patterns/s"; at gridsize 2 the
   covering groups predict each pattern about 1.4 times), with the share of the time spent
@@ -39,12 +40,18 @@ from statistics import median
 
 CONFIGS = [(64, 1), (64, 2), (128, 1), (128, 2)]
 
+SIZES = {  # positions simulated, groups trained on, epochs, training batch
+    "quick": (256, 64, 3, 16),
+    "default": (1024, 256, 4, 16),
+    "gpu": (8192, 2048, 3, 64),  # benchmarks/gpu.sh: enough work per step for one large GPU
+}
+
 
 UPSTREAM_TRAIN_GROUPS_PER_S = {1: 34.0, 2: 42.0}  # N = 64, batch 16, this machine
 UPSTREAM_INFER_PATTERNS_PER_S = 256 / (16 - 9)  # its inference command minus its imports
 
 
-def _measure(n: int, gridsize: int, device: str, precision: str, quick: bool, folder: Path) -> dict:
+def _measure(n: int, gridsize: int, device: str, precision: str, sizes: str, folder: Path) -> dict:
     warnings.filterwarnings("ignore")
     import torch
 
@@ -54,11 +61,9 @@ def _measure(n: int, gridsize: int, device: str, precision: str, quick: bool, fo
     from ptycho_engine.train import train
     from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 
-    positions = 256 if quick else 1024
+    positions, groups, epochs, batch_size = SIZES[sizes]
     data_file = folder / f"scan_{n}_{gridsize}.npz"
     simulate_to_files(data_file, n=n, n_positions=positions, nphotons=1e6, seed=1)
-    groups = 64 if quick else 256
-    epochs = 3 if quick else 4
     execution = PyTorchExecutionConfig.from_values({
         "accelerator": device, "enable_progress_bar": False, "logger": "none",
         "enable_checkpointing": False, "seed": 0, "precision": precision,
@@ -67,7 +72,7 @@ def _measure(n: int, gridsize: int, device: str, precision: str, quick: bool, fo
         "inference_batch_size": 256 if device == "cuda" else None})
     config = TrainingConfig(model=ModelConfig(N=n, gridsize=gridsize), train_data_file=data_file,
                             output_dir=folder / f"model_{n}_{gridsize}", nphotons=1e6,
-                            n_groups=groups, nepochs=epochs, batch_size=16)
+                            n_groups=groups, nepochs=epochs, batch_size=batch_size)
     import lightning as L
 
     class EpochClock(L.Callback):
@@ -101,17 +106,22 @@ def _measure(n: int, gridsize: int, device: str, precision: str, quick: bool, fo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (same as --sizes quick)")
+    parser.add_argument("--sizes", choices=tuple(SIZES), default="default",
+                        help="positions, groups, epochs and batch (gpu: 8192, 2048, 3, 64)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--precision", default="32-true", help="execution.precision (e.g. bf16-mixed)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="fresh runs per configuration; the median is printed (noisy machines)")
     parser.add_argument("--one", nargs=2, type=int, metavar=("N", "GRIDSIZE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sizes = "quick" if args.quick else args.sizes
     if args.one:
         with tempfile.TemporaryDirectory() as folder:
-            print(json.dumps(_measure(*args.one, args.device, args.precision, args.quick, Path(folder))))
+            print(json.dumps(_measure(*args.one, args.device, args.precision, sizes, Path(folder))))
         return
+    positions, groups, epochs, batch_size = SIZES[sizes]
+    print(f"sizes {sizes}: {positions} positions, {groups} groups × {epochs} epochs, batch {batch_size}")
     print(f"precision {args.precision}, device {args.device}, median of {args.repeat} run(s) each"
           + (" (min–max in brackets)" if args.repeat > 1 else ""))
     print(f"{'N':>4} {'gs':>3} {'train groups/s':>22} {'× upstream':>11} {'infer patterns/s':>22} "
@@ -122,7 +132,7 @@ def main() -> None:
     for repeat in range(args.repeat):
         for n, gridsize in CONFIGS:
             command = [sys.executable, __file__, "--one", str(n), str(gridsize), "--device", args.device,
-                       "--precision", args.precision] + (["--quick"] if args.quick else [])
+                       "--precision", args.precision, "--sizes", sizes]
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             results[n, gridsize].append(json.loads(output.strip().splitlines()[-1]))
             if repeat == args.repeat - 1:
