@@ -5,7 +5,10 @@ Topology (reference engine §4.1) with ``f = n_filters_scale``: the encoder halv
 8f); each decoder doubles it back to N/2 (128f … 64f, 32f). With ``pad_object`` the head
 predicts the central N/2 × N/2 of the patch, zero-padded to N × N, so the exit wave has half
 support and the diffraction is oversampled twice; ``probe_big`` adds a second branch that
-fills the border ring. Without ``pad_object`` one more up-sampling predicts the full patch.
+fills the border ring (predicted at N/2, each 2 × 2 block of the full size from its own
+channels). The border takes the centre's activations (``amp_activation`` and π·tanh), not
+upstream's SiLU for both, which let the amplitude go negative and the phase unbounded.
+Without ``pad_object`` one more up-sampling predicts the full patch.
 
 Built from settings (``from_config``) with the probe, the generator refines a physics estimate
 instead of inventing the object: every pattern's own object estimate
