@@ -69,7 +69,7 @@ def _add_layout_flags(parser: argparse.ArgumentParser) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """Validate and summarise ``args.file``; print text or JSON; return 0."""
     configure_console(args)
-    require_engine(training=False)
+    require_engine(lightning=False)
     from ptycho_engine.data.summary import check_file
 
     summary = check_file(args.file, counts=args.counts, dc_corner=args.dc_corner)
@@ -83,7 +83,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_convert(args: argparse.Namespace) -> int:
     """Write ``args.input`` in canonical form to ``args.output``; print the steps; return 0."""
     configure_console(args)
-    require_engine(training=False)
+    require_engine(lightning=False)
     from ptycho_engine.data.convert import convert_file
 
     report = convert_file(

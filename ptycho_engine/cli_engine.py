@@ -12,10 +12,10 @@ from ptycho_engine.errors import EngineError
 INSTALL_HINT = 'python -m pip install -e ".[dev]" torch==2.13.0'
 
 
-def require_engine(*, training: bool = True) -> None:
-    """Fail with an actionable message when PyTorch (or, for commands that train, Lightning) is
-    missing."""
-    needed = ("torch", "lightning") if training else ("torch",)
+def require_engine(*, lightning: bool = True) -> None:
+    """Fail with an actionable message when PyTorch is missing, or Lightning where the command
+    imports it (training, and the solver through ``train.prepare_probe``)."""
+    needed = ("torch", "lightning") if lightning else ("torch",)
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise EngineError(

@@ -30,7 +30,7 @@ def run_infer(args: argparse.Namespace) -> int:
     from ptycho_settings.sources import create_inference_config
 
     resolved = create_inference_config(args.config, flags=typed_flags(args))
-    require_engine(training=False)  # inference imports no Lightning
+    require_engine(lightning=False)  # inference imports no Lightning
     from ptycho_engine.data.npz import load_diffraction
     from ptycho_engine.infer import load_bundle, reconstruct
     from ptycho_engine.outputs import check_output_dir, write_outputs

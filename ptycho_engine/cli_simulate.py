@@ -50,7 +50,7 @@ def register(subparsers) -> None:
 def run_simulate(args: argparse.Namespace) -> int:
     """Simulate, write the files and print a short summary; return the exit status."""
     configure_console(args)
-    require_engine(training=False)
+    require_engine(lightning=False)
     if args.N not in SUPPORTED_N:
         raise EngineError(f"--N {args.N} is not supported; use 64, 128 or 256, e.g. --N 64")
     from ptycho_engine.data.simulate import simulate_to_files
