@@ -127,17 +127,13 @@ class TrainingConfig(SamplingFields):
 
     @model_validator(mode="after")
     def _check_losses_and_schedule(self) -> TrainingConfig:
-        if self.realspace_mae_weight > 0 and self.realspace_weight <= 0:
+        if (self.realspace_weight > 0) != (self.realspace_mae_weight > 0):
+            # the branch is realspace_weight × realspace_mae_weight × MAE (upstream's branch also
+            # held a total-variation term, tv_weight, which this engine does not implement)
             raise ValueError(
-                f"realspace_mae_weight={self.realspace_mae_weight} has no effect while "
-                "realspace_weight=0; set realspace_weight > 0 or realspace_mae_weight=0"
-            )
-        if self.realspace_weight > 0 and self.realspace_mae_weight <= 0:
-            # upstream's branch also held a total-variation term (tv_weight), which this engine
-            # does not implement: the branch is realspace_weight × realspace_mae_weight × MAE
-            raise ValueError(
-                f"realspace_weight={self.realspace_weight} has no effect while "
-                "realspace_mae_weight=0; set realspace_mae_weight > 0 or realspace_weight=0"
+                f"realspace_weight={self.realspace_weight} and realspace_mae_weight="
+                f"{self.realspace_mae_weight}: the real-space loss is their product, so one alone "
+                "has no effect; set both > 0 or both 0"
             )
         if self.nll_weight == 0 and self.mae_weight == 0 and self.realspace_weight == 0:
             raise ValueError(
