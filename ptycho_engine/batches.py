@@ -23,16 +23,17 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from ptycho_engine.data.dataset import GroupedScan
+from ptycho_engine.network import pattern_estimate
 
 ESTIMATE_CACHE_BYTES = 2**30
 """Largest table of cached estimates (complex64, one N × N image per distinct pattern); larger
 scans compute the estimates at every step instead."""
 
-ESTIMATE_CHUNK = {"cpu": 64}
-"""Patterns per estimate call while filling the table, by device type (others: 4096). It
-bounds the work space, and on a CPU the FFTs of the PIE steps run faster on batches that stay
-in cache: 256 patterns on 2 cores take 179 ms in chunks of 256 and 118 ms in chunks of 64
-(16: 145 ms); GPUs want large batches."""
+ESTIMATE_CHUNK = {"cpu": 64, "other": 4096}
+"""Patterns per estimate call while filling the table, by device type. It bounds the work
+space, and on a CPU the FFTs of the PIE steps run faster on batches that stay in cache: 256
+patterns on 2 cores take 179 ms in chunks of 256 and 118 ms in chunks of 64 (16: 145 ms);
+GPUs want large batches."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,16 +78,16 @@ def estimate_table(generator, scan: GroupedScan, budget_bytes: int = ESTIMATE_CA
     Parameters
     ----------
     generator : nn.Module or None
-        A generator of the registry (``ptycho_engine.network``); its ``estimate`` module maps
-        amplitudes (K, 1, N, N) to complex estimates (K, 1, N, N). A generator without one
-        (or None) gives None.
+        A generator of the registry (``ptycho_engine.network``); its estimate module
+        (:func:`~ptycho_engine.network.pattern_estimate`) maps amplitudes (K, 1, N, N) to
+        complex estimates (K, 1, N, N). A generator without one (or None) gives None.
     scan : GroupedScan
     budget_bytes : int
         Above this table size, return None (estimate at every step).
     device : str or torch.device
         Where the estimates are computed and the table is kept (the generator's device).
     """
-    estimator = getattr(generator, "estimate", None)
+    estimator = pattern_estimate(generator)
     if estimator is None:
         return None
     b, c, n, _ = scan.diffraction.shape
@@ -94,6 +95,6 @@ def estimate_table(generator, scan: GroupedScan, budget_bytes: int = ESTIMATE_CA
     if len(distinct) * n * n * 8 > budget_bytes:
         return None
     patterns = scan.diffraction.reshape(b * c, n, n)[torch.from_numpy(first)]  # (K, N, N)
-    chunk_size = ESTIMATE_CHUNK.get(torch.device(device).type, 4096)
+    chunk_size = ESTIMATE_CHUNK.get(torch.device(device).type, ESTIMATE_CHUNK["other"])
     values = torch.cat([estimator(chunk[:, None].to(device))[:, 0] for chunk in patterns.split(chunk_size)])
     return EstimateTable(values.to(torch.complex64), torch.from_numpy(inverse.reshape(b, c)).long())

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor, nn
 
-from ptycho_engine.network import build_generator
+from ptycho_engine.network import build_generator, pattern_estimate
 from ptycho_engine.physics.forward import forward_amplitude, merge_weight, tie_overlaps
 from ptycho_engine.physics.losses import amplitude_mae, poisson_nll, realspace_mae
 from ptycho_engine.physics.scaling import flat_log_scale
@@ -51,7 +51,7 @@ class Pinn(nn.Module):
         self.generator = build_generator(model, probe=probe)  # the CNN estimates patches with it
         if training.probe_trainable:
             self.probe = nn.Parameter(probe)
-            if getattr(self.generator, "estimate", None) is not None:
+            if pattern_estimate(self.generator) is not None:
                 # the network learned to correct estimates made with the initial probe (training
                 # caches them), so they stay those: stored with the weights, for bundles (which
                 # hold the trained probe) to rebuild the estimate from it when they load
@@ -161,4 +161,4 @@ def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:
 
 
 def _restore_estimate_probe(module: Pinn, incompatible_keys) -> None:
-    module.generator.estimate.set_probe(module.estimate_probe)
+    pattern_estimate(module.generator).set_probe(module.estimate_probe)

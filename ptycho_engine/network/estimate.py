@@ -19,7 +19,8 @@ score amplitude / phase SSIM 0.70 / 0.70 (back-projection), 0.81 / 0.88 (5 steps
 here: that is the physics the network is trained through.
 
 The estimate is a fixed function of the pattern and the probe the model was built with (no
-weights; non-persistent buffers, so bundles keep storing the probe once). It is homogeneous of
+weights; non-persistent buffers, so bundles keep storing the probe once; with a trainable
+probe the model also stores the initial one, see ``ptycho_engine.pinn``). It is homogeneous of
 degree one in the amplitudes, ``E(s·X) = s·E(X)``: the steps run without autograd and only
 this scale carries a gradient (to the learned log-scale that multiplies the input). Training
 therefore computes it once per pattern and scales it (``ptycho_engine.batches``).
