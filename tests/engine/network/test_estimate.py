@@ -5,13 +5,7 @@ import torch
 
 from ptycho_engine.network.estimate import PatternEstimate
 from ptycho_engine.physics.farfield import far_field
-
-
-def _probe(n=64):
-    """The simulator's disk probe (compact support, diameter about N/2), shape (1, N, N)."""
-    from ptycho_engine.data.synthetic import synthetic_probe
-
-    return torch.from_numpy(synthetic_probe("disk", n)).to(torch.complex64)[None]
+from tests.engine.network import disk_probe
 
 
 def _smooth(seed: int, scale: float) -> torch.Tensor:
@@ -31,7 +25,7 @@ def _bright(probe, fraction=0.2):
 
 
 def test_backprojection_inverts_the_far_field_of_a_flat_object():
-    probe = _probe()
+    probe = disk_probe()
     obj = torch.full((64, 64), 0.7, dtype=torch.complex64)
     measured = far_field(probe[0] * obj).abs()[None, None]  # (1, 1, N, N)
     estimate = PatternEstimate(probe, iterations=0, floor=1e-6)(measured)[0, 0]
@@ -39,7 +33,7 @@ def test_backprojection_inverts_the_far_field_of_a_flat_object():
 
 
 def test_the_true_patch_is_a_fixed_point_of_the_steps():
-    probe = _probe()
+    probe = disk_probe()
     patch = _patch()
     estimator = PatternEstimate(probe, iterations=5)
     measured = far_field(probe[0] * patch).abs()[None, None]
@@ -49,7 +43,7 @@ def test_the_true_patch_is_a_fixed_point_of_the_steps():
 
 
 def test_steps_bring_the_estimate_closer_to_the_patch():
-    probe = _probe()
+    probe = disk_probe()
     patch = _patch()
     measured = far_field(probe[0] * patch).abs()[None, None]
     bright = _bright(probe)
@@ -64,7 +58,7 @@ def test_steps_bring_the_estimate_closer_to_the_patch():
 
 
 def test_the_estimate_is_homogeneous_and_carries_the_scale_gradient():
-    probe = _probe()
+    probe = disk_probe()
     measured = far_field(probe[0] * _patch()).abs()[None, None]
     estimator = PatternEstimate(probe, iterations=10)
     base = estimator(measured)
@@ -77,7 +71,7 @@ def test_the_estimate_is_homogeneous_and_carries_the_scale_gradient():
 
 
 def test_estimates_of_a_batch_are_independent():
-    probe = _probe()
+    probe = disk_probe()
     measured = far_field(probe[0] * _patch()).abs()[None, None]
     estimator = PatternEstimate(probe, iterations=3)
     batch = torch.cat([measured, 0.5 * measured, measured.flip(-1)], dim=1)  # (1, 3, N, N)
@@ -88,12 +82,12 @@ def test_estimates_of_a_batch_are_independent():
 
 def test_negative_iterations_are_refused():
     with pytest.raises(ValueError, match="iterations"):
-        PatternEstimate(_probe(), iterations=-1)
+        PatternEstimate(disk_probe(), iterations=-1)
 
 
 def test_the_estimate_keeps_its_own_copy_of_the_probe():
     # a trained probe changes in place; the estimate must stay that of the probe it was built with
-    probe = _probe()
+    probe = disk_probe()
     estimate = PatternEstimate(probe, iterations=3)
     amplitude = far_field(probe[0] * _patch()).abs()[None, None]
     before = estimate(amplitude)
@@ -103,7 +97,7 @@ def test_the_estimate_keeps_its_own_copy_of_the_probe():
 
 
 def test_set_probe_rebuilds_the_estimate_of_another_probe():
-    first, second = _probe(), _probe() * torch.polar(torch.tensor(1.0), torch.tensor(0.4))
+    first, second = disk_probe(), disk_probe() * torch.polar(torch.tensor(1.0), torch.tensor(0.4))
     amplitude = far_field(first[0] * _patch()).abs()[None, None]
     rebuilt = PatternEstimate(first, iterations=3)
     rebuilt.set_probe(second)

@@ -6,6 +6,7 @@ from torch import nn
 from ptycho_engine.network.cnn import CnnGenerator
 from ptycho_engine.network.fold import fold_batch_norms
 from ptycho_settings import ModelConfig
+from tests.engine.network import disk_probe
 
 
 def _trained_like(generator: nn.Module) -> nn.Module:
@@ -21,14 +22,8 @@ def _trained_like(generator: nn.Module) -> nn.Module:
     return generator.eval()
 
 
-def _probe(n: int = 64) -> torch.Tensor:
-    yy, xx = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-    radius = ((yy - n / 2) ** 2 + (xx - n / 2) ** 2).float().sqrt()
-    return torch.polar((radius < n / 4).float(), 0.01 * radius**2)[None]
-
-
 def test_the_folded_generator_predicts_the_same_patches():
-    generator = _trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=_probe()))
+    generator = _trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=disk_probe()))
     folded = fold_batch_norms(generator)
     x = torch.rand(5, 1, 64, 64) + 0.1
     with torch.no_grad():
@@ -53,7 +48,7 @@ def test_the_fold_is_exact_in_double_precision():
 
 
 def test_no_batch_norm_is_left_and_the_original_keeps_its_own():
-    generator = _trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=_probe()))
+    generator = _trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=disk_probe()))
     norms = sum(isinstance(layer, nn.BatchNorm2d) for layer in generator.modules())
     before = {name: value.clone() for name, value in generator.state_dict().items()}
     folded = fold_batch_norms(generator)
@@ -66,7 +61,7 @@ def test_no_batch_norm_is_left_and_the_original_keeps_its_own():
 
 
 def test_folded_convolutions_keep_the_channels_last_layout():
-    folded = fold_batch_norms(_trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=_probe())))
+    folded = fold_batch_norms(_trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=disk_probe())))
     weights = [layer.weight for layer in folded.modules() if isinstance(layer, nn.Conv2d)]
     assert all(weight.is_contiguous(memory_format=torch.channels_last) for weight in weights)
 
@@ -96,7 +91,7 @@ def test_the_folded_scale_and_shift_are_exact_for_a_single_pixel():
 
 
 def test_sync_batch_norms_of_multi_gpu_training_fold_too():
-    generator = _trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=_probe()))
+    generator = _trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=disk_probe()))
     synced = nn.SyncBatchNorm.convert_sync_batchnorm(generator).eval()
     assert any(isinstance(layer, nn.SyncBatchNorm) for layer in synced.modules())
     folded = fold_batch_norms(synced)
