@@ -1,6 +1,8 @@
 """``ptycho train`` and ``ptycho infer`` end to end on a tiny run: outputs, refusals, resume."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -98,9 +100,6 @@ _WITHOUT_TORCH = ("import sys; sys.modules['torch'] = sys.modules['lightning'] =
 
 
 def _run_without_torch(args: list[str], cwd: Path):
-    import subprocess
-    import sys
-
     # the interpreter cannot import torch or Lightning, as on a machine without the engine
     return subprocess.run([sys.executable, "-c", _WITHOUT_TORCH, *args], cwd=cwd, capture_output=True,
                           text=True, timeout=120)
