@@ -58,8 +58,10 @@ def _inputs(n: int, gridsize: int, batch: int, device: torch.device):
     gen = torch.Generator().manual_seed(0)
     c = channels(gridsize)
     groups = batch // c
-    patches = torch.polar(0.5 + 0.5 * torch.rand(groups, c, n, n, generator=gen),
-                          torch.rand(groups, c, n, n, generator=gen) * 2 - 1)  # (B, C, N, N)
+    patches = torch.polar(
+        0.5 + 0.5 * torch.rand(groups, c, n, n, generator=gen),
+        torch.rand(groups, c, n, n, generator=gen) * 2 - 1,
+    )  # (B, C, N, N)
     coord = torch.arange(n) - n // 2
     r2 = coord[:, None] ** 2 + coord[None, :] ** 2
     probe, _ = normalise_probe(soft_disk_mask(n) * torch.exp(1j * 3.0 * r2 / (n / 4) ** 2))
@@ -67,8 +69,9 @@ def _inputs(n: int, gridsize: int, batch: int, device: torch.device):
     offsets = None
     if gridsize > 1:  # a jittered 2x2 raster with a step of 0.15 N, as K-NN groups give
         step = 0.15 * n
-        grid = torch.tensor([[x, y] for y in range(gridsize) for x in range(gridsize)],
-                            dtype=torch.float32)  # (C, 2)
+        grid = torch.tensor(
+            [[x, y] for y in range(gridsize) for x in range(gridsize)], dtype=torch.float32
+        )  # (C, 2)
         positions = grid * step + torch.rand(groups, c, 2, generator=gen) * 0.4 * step  # (B, C, 2)
         offsets = (positions - positions.mean(dim=1, keepdim=True)).to(device)
     return patches.to(device), probe[None].to(device), measured.to(device), offsets
@@ -103,14 +106,20 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch", type=int, default=256, help="patterns per batch")
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: leave torch's default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads (default: leave torch's default)",
+    )
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    print(f"device={device} threads={torch.get_num_threads()} batch={args.batch} patterns, "
-          f"median of {args.repeats}; rates in patterns/s")
+    print(
+        f"device={device} threads={torch.get_num_threads()} batch={args.batch} patterns, "
+        f"median of {args.repeats}; rates in patterns/s"
+    )
     columns = ("fft", "fwd+loss", "fwd+bwd", "ratio fwd", "ratio f+b")
     header = f"{'N':>4} {'gs':>3} " + " ".join(f"{c:>10}" for c in columns)
     print(header)

@@ -42,9 +42,16 @@ def main() -> None:
     cases = [
         ("gridsize 1", dict(gridsize=1, neighbor_count=4, n_groups=m)),
         ("gridsize 2, K 4", dict(gridsize=2, neighbor_count=4, n_groups=m)),
-        ("gridsize 2, oversampled x2, pool 6",
-         dict(gridsize=2, neighbor_count=4, n_groups=2 * m, enable_oversampling=True,
-              neighbor_pool_size=6)),
+        (
+            "gridsize 2, oversampled x2, pool 6",
+            dict(
+                gridsize=2,
+                neighbor_count=4,
+                n_groups=2 * m,
+                enable_oversampling=True,
+                neighbor_pool_size=6,
+            ),
+        ),
     ]
     print(f"{m} random positions, median of {options.repeats} runs")
     for name, kwargs in cases:

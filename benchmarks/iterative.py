@@ -20,8 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from scan_scores import (SCORE_HEADER, benchmark_execution, cell, quiet, score_cells, scores,
-                         simulated_scan)
+from scan_scores import (
+    SCORE_HEADER,
+    benchmark_execution,
+    cell,
+    quiet,
+    score_cells,
+    scores,
+    simulated_scan,
+)
 
 
 def _row(label: str, scores: dict, seconds: float | None, nll: float | None = None) -> str:
@@ -37,7 +44,11 @@ def main() -> None:
     args = parser.parse_args()
     from ptycho_engine.hardware import execution_device
     from ptycho_engine.infer import load_bundle, reconstruct
-    from ptycho_engine.iterative import SolverSettings, reconstruct_iteratively, refine_reconstruction
+    from ptycho_engine.iterative import (
+        SolverSettings,
+        reconstruct_iteratively,
+        refine_reconstruction,
+    )
     from ptycho_engine.metrics import constant_object_baseline
     from ptycho_engine.train import train
     from ptycho_settings import ModelConfig, ReconstructionConfig, TrainingConfig
@@ -47,43 +58,84 @@ def main() -> None:
         scan, data = simulated_scan(Path(folder), args.positions)
         execution = benchmark_execution(args.device)
         device = execution_device(execution)
-        solver_config = ReconstructionConfig(model=ModelConfig(N=64), data_file=scan,
-                                             iterations=args.refine_iterations)
-        print(f"{data.n_positions} positions, N=64, 1e6 photons; device {device}, "
-              f"{os.cpu_count()} CPUs, torch threads {__import__('torch').get_num_threads()}; "
-              f"solver lr {solver_config.refine_lr}, batch {solver_config.refine_batch_size}")
+        solver_config = ReconstructionConfig(
+            model=ModelConfig(N=64), data_file=scan, iterations=args.refine_iterations
+        )
+        print(
+            f"{data.n_positions} positions, N=64, 1e6 photons; device {device}, "
+            f"{os.cpu_count()} CPUs, torch threads {__import__('torch').get_num_threads()}; "
+            f"solver lr {solver_config.refine_lr}, batch {solver_config.refine_batch_size}"
+        )
 
-        config = TrainingConfig(model=ModelConfig(N=64, gridsize=2), train_data_file=scan,
-                                output_dir=Path(folder) / "model", nphotons=1e6, nepochs=args.epochs,
-                                n_groups=min(512, data.n_positions))
+        config = TrainingConfig(
+            model=ModelConfig(N=64, gridsize=2),
+            train_data_file=scan,
+            output_dir=Path(folder) / "model",
+            nphotons=1e6,
+            nepochs=args.epochs,
+            n_groups=min(512, data.n_positions),
+        )
         start = time.perf_counter()
         bundle = load_bundle(train(config, execution).bundle_path)
         network = reconstruct(bundle, data, execution)
         network_s = time.perf_counter() - start
-        settings = SolverSettings(args.refine_iterations, solver_config.refine_lr,
-                                  solver_config.refine_batch_size)
-        refined, refine_result = refine_reconstruction(bundle, data, network, settings, device=device)
+        settings = SolverSettings(
+            args.refine_iterations, solver_config.refine_lr, solver_config.refine_batch_size
+        )
+        refined, refine_result = refine_reconstruction(
+            bundle, data, network, settings, device=device
+        )
         refined_s = network_s + refine_result.seconds
 
         equal_time, equal_result = reconstruct_iteratively(
-            data, solver_config.model_copy(update={"iterations": 100_000}), device=device,
-            time_limit_s=refined_s)
+            data,
+            solver_config.model_copy(update={"iterations": 100_000}),
+            device=device,
+            time_limit_s=refined_s,
+        )
         same_k, same_k_result = reconstruct_iteratively(data, solver_config, device=device)
 
         print(f"{'':<36}{SCORE_HEADER}{'time s':>9}{'NLL':>12}")
-        print(_row(f"network only ({args.epochs} epochs)", scores(network, data), network_s,
-                   refine_result.nll_before))
-        print(_row(f"network + {refine_result.iterations} refinement its", scores(refined, data),
-                   refined_s, refine_result.nll_after))
-        print(_row(f"solver from flat, same time ({equal_result.iterations} its)",
-                   scores(equal_time, data), equal_result.seconds, equal_result.nll_after))
-        print(_row(f"solver from flat, {same_k_result.iterations} its", scores(same_k, data),
-                   same_k_result.seconds, same_k_result.nll_after))
-        baseline = constant_object_baseline(data.object, origin=network.origin,
-                                            positions_xy=data.positions_xy, patch_size=data.N)
+        print(
+            _row(
+                f"network only ({args.epochs} epochs)",
+                scores(network, data),
+                network_s,
+                refine_result.nll_before,
+            )
+        )
+        print(
+            _row(
+                f"network + {refine_result.iterations} refinement its",
+                scores(refined, data),
+                refined_s,
+                refine_result.nll_after,
+            )
+        )
+        print(
+            _row(
+                f"solver from flat, same time ({equal_result.iterations} its)",
+                scores(equal_time, data),
+                equal_result.seconds,
+                equal_result.nll_after,
+            )
+        )
+        print(
+            _row(
+                f"solver from flat, {same_k_result.iterations} its",
+                scores(same_k, data),
+                same_k_result.seconds,
+                same_k_result.nll_after,
+            )
+        )
+        baseline = constant_object_baseline(
+            data.object, origin=network.origin, positions_xy=data.positions_xy, patch_size=data.N
+        )
         print(_row("constant object", baseline.to_dict(), None))
-        print("NLL: mean per pixel without the log k! term; the network's and the solver's δ "
-              "differ, so compare NLL within a row pair (before/after refinement) only.")
+        print(
+            "NLL: mean per pixel without the log k! term; the network's and the solver's δ "
+            "differ, so compare NLL within a row pair (before/after refinement) only."
+        )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from scan_scores import (SCORE_HEADER, benchmark_execution, cell, quiet, score_cells, scores,
-                         simulated_scan, untrained)
+from scan_scores import (
+    SCORE_HEADER,
+    benchmark_execution,
+    cell,
+    quiet,
+    score_cells,
+    scores,
+    simulated_scan,
+    untrained,
+)
 
 
 def _row(label: str, scores: dict, seconds: float | None) -> str:
@@ -33,7 +41,9 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=None, help="n_groups (default: the recipe's)")
     parser.add_argument("--held-out", action="store_true", help="also reconstruct another object")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", default="32-true", help="execution.precision, e.g. bf16-mixed")
+    parser.add_argument(
+        "--precision", default="32-true", help="execution.precision, e.g. bf16-mixed"
+    )
     args = parser.parse_args()
     from ptycho_engine.infer import load_bundle, reconstruct
     from ptycho_engine.metrics import constant_object_baseline
@@ -46,8 +56,13 @@ def main() -> None:
         overrides = {} if args.epochs is None else {"nepochs": args.epochs}
         if args.groups is not None:
             overrides["n_groups"] = args.groups
-        config = TrainingConfig(model=ModelConfig(N=64, gridsize=args.gridsize), train_data_file=scan,
-                                output_dir=Path(folder) / "model", nphotons=1e6, **overrides)
+        config = TrainingConfig(
+            model=ModelConfig(N=64, gridsize=args.gridsize),
+            train_data_file=scan,
+            output_dir=Path(folder) / "model",
+            nphotons=1e6,
+            **overrides,
+        )
         execution = benchmark_execution(args.device, args.precision)
         start = time.perf_counter()
         result = train(config, execution)
@@ -56,20 +71,34 @@ def main() -> None:
         tick = time.perf_counter()
         reconstruction = reconstruct(bundle, data, execution)
         infer_s = time.perf_counter() - tick
-        print(f"training: gridsize {config.model.gridsize}, {config.nepochs} epochs × {config.n_groups} groups, batch {config.batch_size}, "
-              f"lr {config.learning_rate:g}, scheduler {config.scheduler}, precision {execution.precision}: "
-              f"{train_s:.0f} s; "
-              f"reconstruction {infer_s:.1f} s")
+        print(
+            f"training: gridsize {config.model.gridsize}, {config.nepochs} epochs × {config.n_groups} groups, batch {config.batch_size}, "
+            f"lr {config.learning_rate:g}, scheduler {config.scheduler}, precision {execution.precision}: "
+            f"{train_s:.0f} s; "
+            f"reconstruction {infer_s:.1f} s"
+        )
         print(f"{'':<28}{SCORE_HEADER}{'FRC px':>9}{'time s':>9}")
         print(_row("PtychoPINN (train + infer)", scores(reconstruction, data), train_s + infer_s))
-        baseline = constant_object_baseline(data.object, origin=reconstruction.origin,
-                                            positions_xy=data.positions_xy, patch_size=data.N)
+        baseline = constant_object_baseline(
+            data.object,
+            origin=reconstruction.origin,
+            positions_xy=data.positions_xy,
+            patch_size=data.N,
+        )
         start = reconstruct(untrained(result.bundle_path), data, execution)
         print(_row("untrained (the estimate)", scores(start, data), None))
         print(_row("constant object", baseline.to_dict(), None))
         if args.held_out:
-            _, other_data = simulated_scan(Path(folder), args.positions // 2, name="other.npz", seed=1)
-            print(_row("held-out object (infer only)", scores(reconstruct(bundle, other_data, execution), other_data), None))
+            _, other_data = simulated_scan(
+                Path(folder), args.positions // 2, name="other.npz", seed=1
+            )
+            print(
+                _row(
+                    "held-out object (infer only)",
+                    scores(reconstruct(bundle, other_data, execution), other_data),
+                    None,
+                )
+            )
 
 
 if __name__ == "__main__":

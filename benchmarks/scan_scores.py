@@ -1,7 +1,8 @@
 """What the quality benchmarks share: the simulated scan, quiet Lightning, a run's execution
 settings, scores against the truth and their table cells, and the untrained network. Imported
 by ``quality.py`` and ``iterative.py`` (run as scripts from any directory: Python puts this
-folder on the path)."""
+folder on the path).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ SCAN = dict(n=64, nphotons=1e6)
 
 def quiet() -> None:
     """Silence warnings and Lightning's banner, so only the tables print (call after importing
-    Lightning, which sets its own log level on import)."""
+    Lightning, which sets its own log level on import).
+    """
     warnings.filterwarnings("ignore")
     import lightning  # noqa: F401
 
@@ -25,7 +27,8 @@ def quiet() -> None:
 
 def simulated_scan(folder: Path, positions: int, *, name: str = "scan.npz", seed: int = 0):
     """Write a benchmark scan to ``folder/name`` (seed 0: the benchmarks' scan; another seed
-    draws another object); return (path, DiffractionData)."""
+    draws another object); return (path, DiffractionData).
+    """
     from ptycho_engine.data.npz import load_diffraction
     from ptycho_engine.data.simulate import simulate_to_files
 
@@ -38,17 +41,29 @@ def benchmark_execution(device: str, precision: str = "32-true"):
     """Execution settings of a benchmark run: no progress bar, logger or checkpoints; seed 0."""
     from ptycho_settings import PyTorchExecutionConfig
 
-    return PyTorchExecutionConfig.from_values({
-        "accelerator": device, "enable_progress_bar": False, "logger": "none",
-        "enable_checkpointing": False, "seed": 0, "precision": precision})
+    return PyTorchExecutionConfig.from_values(
+        {
+            "accelerator": device,
+            "enable_progress_bar": False,
+            "logger": "none",
+            "enable_checkpointing": False,
+            "seed": 0,
+            "precision": precision,
+        }
+    )
 
 
 def scores(reconstruction, data) -> dict:
     """``metrics.json``-style scores of a reconstruction against the scan's truth."""
     from ptycho_engine.metrics import evaluate_reconstruction
 
-    return evaluate_reconstruction(reconstruction.object, data.object, origin=reconstruction.origin,
-                                   positions_xy=data.positions_xy, patch_size=data.N).to_dict()
+    return evaluate_reconstruction(
+        reconstruction.object,
+        data.object,
+        origin=reconstruction.origin,
+        positions_xy=data.positions_xy,
+        patch_size=data.N,
+    ).to_dict()
 
 
 SCORE_HEADER = f"{'amp SSIM':>9}{'ph SSIM':>9}{'amp PSNR':>10}{'ph PSNR':>10}"
@@ -58,7 +73,9 @@ SCORE_HEADER = f"{'amp SSIM':>9}{'ph SSIM':>9}{'amp PSNR':>10}{'ph PSNR':>10}"
 def score_cells(scores: dict) -> str:
     """Amplitude and phase SSIM and PSNR of a ``scores`` dict, as table cells."""
     amp, phase = scores["amplitude"], scores["phase"]
-    return f"{amp['ssim']:>9.3f}{phase['ssim']:>9.3f}{amp['psnr_db']:>10.2f}{phase['psnr_db']:>10.2f}"
+    return (
+        f"{amp['ssim']:>9.3f}{phase['ssim']:>9.3f}{amp['psnr_db']:>10.2f}{phase['psnr_db']:>10.2f}"
+    )
 
 
 def cell(value: float | None, width: int, digits: int) -> str:
@@ -68,7 +85,8 @@ def cell(value: float | None, width: int, digits: int) -> str:
 
 def untrained(bundle_path):
     """The bundle's network before training: it returns each pattern's own physics estimate
-    (what the network starts from), stitched like any reconstruction."""
+    (what the network starts from), stitched like any reconstruction.
+    """
     import torch
 
     from ptycho_engine.infer import load_bundle

@@ -31,16 +31,26 @@ def _fresh_interpreter_ms(code: str) -> float:
 
 def _inputs(folder: Path) -> tuple[Path, Path, dict, dict]:
     data = folder / "data.npz"
-    np.savez(data, diff3d=np.zeros((16, 64, 64), np.float32), xcoords=np.arange(16.0),
-             ycoords=np.arange(16.0), probeGuess=np.ones((64, 64), np.complex64),
-             _metadata=np.array(json.dumps({"nphotons": 1e6})))
+    np.savez(
+        data,
+        diff3d=np.zeros((16, 64, 64), np.float32),
+        xcoords=np.arange(16.0),
+        ycoords=np.arange(16.0),
+        probeGuess=np.ones((64, 64), np.complex64),
+        _metadata=np.array(json.dumps({"nphotons": 1e6})),
+    )
     config = folder / "run.toml"
-    config.write_text('[model]\ngridsize = 2\n[training]\nnepochs = 20\nbatch_size = 32\n'
-                      'n_groups = 1024\nscheduler = "warmup-cosine"\nlr_warmup_epochs = 2\n'
-                      '[execution]\nlogger = "csv"\nnum_workers = 2\n')
+    config.write_text(
+        "[model]\ngridsize = 2\n[training]\nnepochs = 20\nbatch_size = 32\n"
+        'n_groups = 1024\nscheduler = "warmup-cosine"\nlr_warmup_epochs = 2\n'
+        '[execution]\nlogger = "csv"\nnum_workers = 2\n'
+    )
     environ = {"PTYCHO_DEVICE": "cpu", "PTYCHO_STRATEGY": "auto", "PTYCHO_SEED": "7"}
-    flags = {"learning_rate": ("2e-3", "--learning-rate"), "train_data_file": (str(data), "--train-data-file"),
-             "neighbor_count": ("6", "--neighbor-count")}
+    flags = {
+        "learning_rate": ("2e-3", "--learning-rate"),
+        "train_data_file": (str(data), "--train-data-file"),
+        "neighbor_count": ("6", "--neighbor-count"),
+    }
     return data, config, environ, flags
 
 
@@ -59,12 +69,19 @@ def _warm_resolve_ms(config: Path, environ: dict, flags: dict, check_files: bool
 def main() -> None:
     baseline = _fresh_interpreter_ms("pass")
     lazy_import = _fresh_interpreter_ms("import ptycho_settings") - baseline
-    classes = _fresh_interpreter_ms("from ptycho_settings import TrainingConfig, PyTorchExecutionConfig") - baseline
+    classes = (
+        _fresh_interpreter_ms("from ptycho_settings import TrainingConfig, PyTorchExecutionConfig")
+        - baseline
+    )
     with tempfile.TemporaryDirectory() as folder:
         _, config, environ, flags = _inputs(Path(folder))
-        cold = _fresh_interpreter_ms(
-            "from ptycho_settings import create_training_config as c; "
-            f"c({str(config)!r}, environ={environ!r}, flags={flags!r})") - baseline
+        cold = (
+            _fresh_interpreter_ms(
+                "from ptycho_settings import create_training_config as c; "
+                f"c({str(config)!r}, environ={environ!r}, flags={flags!r})"
+            )
+            - baseline
+        )
         warm_no_data = _warm_resolve_ms(config, environ, flags, check_files=False)
         warm_with_data = _warm_resolve_ms(config, environ, flags, check_files=True)
     print(f"{'measure':<58} {'ms':>8}  target")

@@ -64,15 +64,28 @@ def _measure(n: int, gridsize: int, device: str, precision: str, sizes: str, fol
     positions, groups, epochs, batch_size = SIZES[sizes]
     data_file = folder / f"scan_{n}_{gridsize}.npz"
     simulate_to_files(data_file, n=n, n_positions=positions, nphotons=1e6, seed=1)
-    execution = PyTorchExecutionConfig.from_values({
-        "accelerator": device, "enable_progress_bar": False, "logger": "none",
-        "enable_checkpointing": False, "seed": 0, "precision": precision,
-        # the default inference batch on the CPU (2 training batches, 32 groups), where small
-        # batches predict faster (ptycho_engine.infer.CPU_INFERENCE_BATCHES); GPUs want large ones
-        "inference_batch_size": 256 if device == "cuda" else None})
-    config = TrainingConfig(model=ModelConfig(N=n, gridsize=gridsize), train_data_file=data_file,
-                            output_dir=folder / f"model_{n}_{gridsize}", nphotons=1e6,
-                            n_groups=groups, nepochs=epochs, batch_size=batch_size)
+    execution = PyTorchExecutionConfig.from_values(
+        {
+            "accelerator": device,
+            "enable_progress_bar": False,
+            "logger": "none",
+            "enable_checkpointing": False,
+            "seed": 0,
+            "precision": precision,
+            # the default inference batch on the CPU (2 training batches, 32 groups), where small
+            # batches predict faster (ptycho_engine.infer.CPU_INFERENCE_BATCHES); GPUs want large ones
+            "inference_batch_size": 256 if device == "cuda" else None,
+        }
+    )
+    config = TrainingConfig(
+        model=ModelConfig(N=n, gridsize=gridsize),
+        train_data_file=data_file,
+        output_dir=folder / f"model_{n}_{gridsize}",
+        nphotons=1e6,
+        n_groups=groups,
+        nepochs=epochs,
+        batch_size=batch_size,
+    )
     import lightning as L
 
     class EpochClock(L.Callback):
@@ -96,24 +109,45 @@ def _measure(n: int, gridsize: int, device: str, precision: str, sizes: str, fol
     bundle = load_bundle(result.bundle_path)
     reconstruction = reconstruct(bundle, data, execution)
     total = time.perf_counter() - tick
-    peak = (torch.cuda.max_memory_allocated() / 2**20 if device == "cuda"
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    return {"N": n, "gridsize": gridsize, "train_groups_per_s": train_rate,
-            "infer_patterns_per_s": data.n_positions / total, "infer_s": total,
-            "patterns": data.n_positions,
-            "stitch_share": reconstruction.timings["stitch_s"] / total, "peak_mb": peak}
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device == "cuda"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    return {
+        "N": n,
+        "gridsize": gridsize,
+        "train_groups_per_s": train_rate,
+        "infer_patterns_per_s": data.n_positions / total,
+        "infer_s": total,
+        "patterns": data.n_positions,
+        "stitch_share": reconstruction.timings["stitch_s"] / total,
+        "peak_mb": peak,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (same as --sizes quick)")
-    parser.add_argument("--sizes", choices=tuple(SIZES), default="default",
-                        help="positions, groups, epochs and batch (gpu: 8192, 2048, 3, 64)")
+    parser.add_argument(
+        "--sizes",
+        choices=tuple(SIZES),
+        default="default",
+        help="positions, groups, epochs and batch (gpu: 8192, 2048, 3, 64)",
+    )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--precision", default="32-true", help="execution.precision (e.g. bf16-mixed)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="fresh runs per configuration; the median is printed (noisy machines)")
-    parser.add_argument("--one", nargs=2, type=int, metavar=("N", "GRIDSIZE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--precision", default="32-true", help="execution.precision (e.g. bf16-mixed)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="fresh runs per configuration; the median is printed (noisy machines)",
+    )
+    parser.add_argument(
+        "--one", nargs=2, type=int, metavar=("N", "GRIDSIZE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     sizes = "quick" if args.quick else args.sizes
     if args.one:
@@ -121,18 +155,35 @@ def main() -> None:
             print(json.dumps(_measure(*args.one, args.device, args.precision, sizes, Path(folder))))
         return
     positions, groups, epochs, batch_size = SIZES[sizes]
-    print(f"sizes {sizes}: {positions} positions, {groups} groups × {epochs} epochs, batch {batch_size}")
-    print(f"precision {args.precision}, device {args.device}, median of {args.repeat} run(s) each"
-          + (" (min–max in brackets)" if args.repeat > 1 else ""))
-    print(f"{'N':>4} {'gs':>3} {'train groups/s':>22} {'× upstream':>11} {'infer patterns/s':>22} "
-          f"{'× upstream':>11} {'stitch %':>9} {'peak MiB':>9}")
+    print(
+        f"sizes {sizes}: {positions} positions, {groups} groups × {epochs} epochs, batch {batch_size}"
+    )
+    print(
+        f"precision {args.precision}, device {args.device}, median of {args.repeat} run(s) each"
+        + (" (min–max in brackets)" if args.repeat > 1 else "")
+    )
+    print(
+        f"{'N':>4} {'gs':>3} {'train groups/s':>22} {'× upstream':>11} {'infer patterns/s':>22} "
+        f"{'× upstream':>11} {'stitch %':>9} {'peak MiB':>9}"
+    )
     results: dict[tuple[int, int], list[dict]] = {config: [] for config in CONFIGS}
     # round-robin over the configurations: a slow spell of the machine (its speed drifts by
     # tens of percent for a minute or more) then spreads over every row instead of sinking one
     for repeat in range(args.repeat):
         for n, gridsize in CONFIGS:
-            command = [sys.executable, __file__, "--one", str(n), str(gridsize), "--device", args.device,
-                       "--precision", args.precision, "--sizes", sizes]
+            command = [
+                sys.executable,
+                __file__,
+                "--one",
+                str(n),
+                str(gridsize),
+                "--device",
+                args.device,
+                "--precision",
+                args.precision,
+                "--sizes",
+                sizes,
+            ]
             output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
             results[n, gridsize].append(json.loads(output.strip().splitlines()[-1]))
             if repeat == args.repeat - 1:
@@ -144,11 +195,16 @@ def main() -> None:
 def _print_row(n: int, gridsize: int, rows: list[dict], comparable: bool) -> None:
     train = [row["train_groups_per_s"] for row in rows]
     infer = [row["infer_patterns_per_s"] for row in rows]
-    train_ratio = f"{median(train) / UPSTREAM_TRAIN_GROUPS_PER_S[gridsize]:.2f}" if comparable else "—"
+    train_ratio = (
+        f"{median(train) / UPSTREAM_TRAIN_GROUPS_PER_S[gridsize]:.2f}" if comparable else "—"
+    )
     infer_ratio = f"{median(infer) / UPSTREAM_INFER_PATTERNS_PER_S:.2f}" if comparable else "—"
-    print(f"{n:>4} {gridsize:>3} {_spread(train):>22} {train_ratio:>11} {_spread(infer):>22} "
-          f"{infer_ratio:>11} {100 * median(row['stitch_share'] for row in rows):>8.1f}% "
-          f"{max(row['peak_mb'] for row in rows):>9.0f}", flush=True)
+    print(
+        f"{n:>4} {gridsize:>3} {_spread(train):>22} {train_ratio:>11} {_spread(infer):>22} "
+        f"{infer_ratio:>11} {100 * median(row['stitch_share'] for row in rows):>8.1f}% "
+        f"{max(row['peak_mb'] for row in rows):>9.0f}",
+        flush=True,
+    )
 
 
 def _spread(values: list[float]) -> str:

@@ -47,7 +47,8 @@ class EstimateTable:
 
     def for_groups(self, index: int | slice) -> Tensor:
         """The estimates (C, N, N) of group ``index``, or (b, C, N, N) of a slice of groups,
-        on the device of ``values``."""
+        on the device of ``values``.
+        """
         return self.values[self.rows[index].to(self.values.device)]
 
 
@@ -70,8 +71,12 @@ class GroupBatches(Dataset):
 
 
 @torch.no_grad()
-def estimate_table(generator, scan: GroupedScan, budget_bytes: int = ESTIMATE_CACHE_BYTES,
-                   device: str | torch.device = "cpu") -> EstimateTable | None:
+def estimate_table(
+    generator,
+    scan: GroupedScan,
+    budget_bytes: int = ESTIMATE_CACHE_BYTES,
+    device: str | torch.device = "cpu",
+) -> EstimateTable | None:
     """Estimate each distinct pattern of ``scan`` once (training; and inference, where the
     covering groups of gridsize > 1 hold some patterns twice).
 
@@ -91,10 +96,14 @@ def estimate_table(generator, scan: GroupedScan, budget_bytes: int = ESTIMATE_CA
     if estimator is None:
         return None
     b, c, n, _ = scan.diffraction.shape
-    distinct, first, inverse = np.unique(scan.indices.reshape(-1), return_index=True, return_inverse=True)
+    distinct, first, inverse = np.unique(
+        scan.indices.reshape(-1), return_index=True, return_inverse=True
+    )
     if len(distinct) * n * n * 8 > budget_bytes:
         return None
     patterns = scan.diffraction.reshape(b * c, n, n)[torch.from_numpy(first)]  # (K, N, N)
     chunk_size = ESTIMATE_CHUNK.get(torch.device(device).type, ESTIMATE_CHUNK["other"])
-    values = torch.cat([estimator(chunk[:, None].to(device))[:, 0] for chunk in patterns.split(chunk_size)])
+    values = torch.cat(
+        [estimator(chunk[:, None].to(device))[:, 0] for chunk in patterns.split(chunk_size)]
+    )
     return EstimateTable(values.to(torch.complex64), torch.from_numpy(inverse.reshape(b, c)).long())

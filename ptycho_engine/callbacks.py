@@ -91,8 +91,13 @@ class StopOnNonFiniteLoss(L.Callback):
 def _message(trainer, epoch: int, batch: int) -> str:
     checkpoint = getattr(trainer.checkpoint_callback, "last_model_path", "") or ""
     # last_model_path is set before a save starts; the look above stopped that save
-    kept = (f"last good checkpoint: {checkpoint}" if checkpoint and os.path.isfile(checkpoint)
-            else "no checkpoint had been written yet")
-    return (f"the training loss became non-finite in epoch {epoch + 1}/{trainer.max_epochs}, "
-            f"batch {batch + 1}/{trainer.num_training_batches}; training stopped and no bundle "
-            f"was written; {kept}; lower learning_rate or check the data, then train again")
+    kept = (
+        f"last good checkpoint: {checkpoint}"
+        if checkpoint and os.path.isfile(checkpoint)
+        else "no checkpoint had been written yet"
+    )
+    return (
+        f"the training loss became non-finite in epoch {epoch + 1}/{trainer.max_epochs}, "
+        f"batch {batch + 1}/{trainer.num_training_batches}; training stopped and no bundle "
+        f"was written; {kept}; lower learning_rate or check the data, then train again"
+    )

@@ -63,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         return 2
     except MemoryError:
-        print("error: out of memory; use a smaller data file or a smaller inference_batch_size",
-              file=sys.stderr)
+        print(
+            "error: out of memory; use a smaller data file or a smaller inference_batch_size",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

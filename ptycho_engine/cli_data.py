@@ -43,11 +43,15 @@ def register(subparsers) -> None:
     convert.add_argument("input", metavar="IN", help="the .npz file to read")
     convert.add_argument("output", metavar="OUT", help="the .npz file to write")
     _add_layout_flags(convert)
-    convert.add_argument("--probe-from", metavar="PRODUCT.h5",
-                         help="take the probe from a Ptychodus product file")
-    convert.add_argument("--positions-from", metavar="PRODUCT.h5",
-                         help="take the scan positions from a Ptychodus product file (metres "
-                         "converted to pixels of its object; one per pattern, in order)")
+    convert.add_argument(
+        "--probe-from", metavar="PRODUCT.h5", help="take the probe from a Ptychodus product file"
+    )
+    convert.add_argument(
+        "--positions-from",
+        metavar="PRODUCT.h5",
+        help="take the scan positions from a Ptychodus product file (metres "
+        "converted to pixels of its object; one per pattern, in order)",
+    )
     convert.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     add_console_flags(convert)
     convert.set_defaults(handler=run_convert)

@@ -12,10 +12,12 @@ from ptycho_engine.cli_engine import add_console_flags, configure_console, requi
 def register(subparsers) -> None:
     """Add the ``demo`` subcommand."""
     parser = subparsers.add_parser(
-        "demo", help="simulate a dataset, train, reconstruct and score (a few minutes on a CPU)",
+        "demo",
+        help="simulate a dataset, train, reconstruct and score (a few minutes on a CPU)",
         description="Simulate a small scan with ground truth, train PtychoPINN on it (no ground "
         "truth used), reconstruct it, and compare the result with the truth and with a "
-        "constant object.")
+        "constant object.",
+    )
     parser.add_argument("--output-dir", type=Path, default=Path("demo_outputs"), metavar="D")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier demo in D")
     add_console_flags(parser)
@@ -40,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
         with stop_on_signals():
             result = run_demo(args.output_dir, overwrite=args.overwrite, execution=execution)
     except TrainingInterrupted as stop:
-        print(f"demo stopped by {stop.signal_name}; every file it wrote is complete; run "
-              "`ptycho demo --overwrite` to start again", file=sys.stderr)
+        print(
+            f"demo stopped by {stop.signal_name}; every file it wrote is complete; run "
+            "`ptycho demo --overwrite` to start again",
+            file=sys.stderr,
+        )
         return stop.exit_status  # 130 for SIGINT, 143 for SIGTERM
     print(summary_table(result))
     print()

@@ -14,7 +14,8 @@ INSTALL_HINT = 'python -m pip install -e ".[dev]" torch==2.13.0'
 
 def require_engine(*, lightning: bool = True) -> None:
     """Fail with an actionable message when PyTorch is missing, or Lightning where the command
-    imports it (training, and the solver through ``train.prepare_probe``)."""
+    imports it (training, and the solver through ``train.prepare_probe``).
+    """
     needed = ("torch", "lightning") if lightning else ("torch",)
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
@@ -39,6 +40,8 @@ def configure_console(args: argparse.Namespace) -> None:
     if not getattr(args, "verbose", False):
         # Lightning's advice about worker counts and small logging intervals is noise here
         warnings.filterwarnings("ignore", module=r"lightning\..*")
-        warnings.filterwarnings("ignore", category=UserWarning, message=r".*does not have many workers.*")
+        warnings.filterwarnings(
+            "ignore", category=UserWarning, message=r".*does not have many workers.*"
+        )
     if getattr(args, "quiet", False):
         warnings.simplefilter("ignore")

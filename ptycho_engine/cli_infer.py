@@ -12,14 +12,21 @@ from ptycho_settings.flags import add_settings_arguments, typed_flags
 def register(subparsers) -> None:
     """Add the ``infer`` subcommand."""
     parser = subparsers.add_parser(
-        "infer", help="reconstruct data with a trained model bundle",
+        "infer",
+        help="reconstruct data with a trained model bundle",
         description="Reconstruct --test-data-file with the bundle in --model-path; write "
         "OUTPUT_DIR/reconstruction.npz, amplitude.png, phase.png and, when the data hold "
         "objectGuess, metrics.json with comparison and FRC figures. Model settings come from "
-        "the bundle; only inference and execution settings may be given.")
-    parser.add_argument("--overwrite", action="store_true", help="replace an earlier reconstruction")
-    parser.add_argument("--product", metavar="OUT.h5",
-                        help="also write a Ptychodus product file (probe, object, positions in m)")
+        "the bundle; only inference and execution settings may be given.",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier reconstruction"
+    )
+    parser.add_argument(
+        "--product",
+        metavar="OUT.h5",
+        help="also write a Ptychodus product file (probe, object, positions in m)",
+    )
     add_console_flags(parser)
     add_settings_arguments(parser, "inference")
     parser.set_defaults(handler=run_infer)
@@ -50,23 +57,40 @@ def run_infer(args: argparse.Namespace) -> int:
     data = load_diffraction(config.test_data_file)
     bundle = load_bundle(config.model_path)
     show_progress = resolved.execution.enable_progress_bar and not args.quiet
-    reconstruction = reconstruct(bundle, data, resolved.execution, n_groups=config.n_groups,
-                                 neighbor_count=config.neighbor_count, seed=config.subsample_seed,
-                                 progress=show_progress)
+    reconstruction = reconstruct(
+        bundle,
+        data,
+        resolved.execution,
+        n_groups=config.n_groups,
+        neighbor_count=config.neighbor_count,
+        seed=config.subsample_seed,
+        progress=show_progress,
+    )
     extra_metrics, solver_lines, solver_files = None, [], {}
     if config.refine_iterations:
         reconstruction, extra_metrics, solver_lines, solver_files = _refine(
-            bundle, data, reconstruction, resolved.execution, config, show_progress)
-    written = write_outputs(reconstruction, data, config.output_dir, phase_vmin=config.phase_vmin,
-                            phase_vmax=config.phase_vmax, overwrite=args.overwrite,
-                            extra_metrics=extra_metrics, also_written=solver_files.values())
+            bundle, data, reconstruction, resolved.execution, config, show_progress
+        )
+    written = write_outputs(
+        reconstruction,
+        data,
+        config.output_dir,
+        phase_vmin=config.phase_vmin,
+        phase_vmax=config.phase_vmax,
+        overwrite=args.overwrite,
+        extra_metrics=extra_metrics,
+        also_written=solver_files.values(),
+    )
     if args.product:
         written.files["product"] = write_reconstruction_product(
-            args.product, reconstruction, data, bundle, overwrite=args.overwrite)
+            args.product, reconstruction, data, bundle, overwrite=args.overwrite
+        )
     t = reconstruction.timings
-    print(f"reconstructed {data.n_positions} positions ({reconstruction.n_groups} groups) into a "
-          f"{reconstruction.object.shape[1]}×{reconstruction.object.shape[0]} object in "
-          f"{t['total_s']:.2f} s (predict {t['predict_s']:.2f} s, stitch {t['stitch_s']:.2f} s)")
+    print(
+        f"reconstructed {data.n_positions} positions ({reconstruction.n_groups} groups) into a "
+        f"{reconstruction.object.shape[1]}×{reconstruction.object.shape[0]} object in "
+        f"{t['total_s']:.2f} s (predict {t['predict_s']:.2f} s, stitch {t['stitch_s']:.2f} s)"
+    )
     for line in solver_lines:
         print(line)
     if written.metrics:
@@ -85,12 +109,18 @@ def format_metrics(metrics: dict) -> str:
     for part in ("amplitude", "phase"):
         scores = metrics[part]
         psnr = scores["psnr_db"]
-        lines.append(f"{part:<9}  SSIM {scores['ssim']:.3f}  PSNR {psnr:.2f} dB  MAE {scores['mae']:.4f}"
-                     if psnr is not None else f"{part:<9}  {json.dumps(scores)}")
+        lines.append(
+            f"{part:<9}  SSIM {scores['ssim']:.3f}  PSNR {psnr:.2f} dB  MAE {scores['mae']:.4f}"
+            if psnr is not None
+            else f"{part:<9}  {json.dumps(scores)}"
+        )
     frc = metrics.get("frc", {})
     if frc:
-        parts = [f"{name}: {entry['resolution_px']:.2f} px" for name, entry in frc.items()
-                 if isinstance(entry, dict) and "resolution_px" in entry]
+        parts = [
+            f"{name}: {entry['resolution_px']:.2f} px"
+            for name, entry in frc.items()
+            if isinstance(entry, dict) and "resolution_px" in entry
+        ]
         lines.append("FRC resolution  " + ", ".join(parts))
     return "\n".join(lines)
 
@@ -111,15 +141,27 @@ def _refine(bundle, data, reconstruction, execution, config, show_progress):
         from ptycho_engine.metrics import evaluate_reconstruction
 
         extra["network_only"] = evaluate_reconstruction(
-            reconstruction.object, data.object, origin=reconstruction.origin,
-            positions_xy=data.positions_xy, patch_size=data.N).to_dict()
+            reconstruction.object,
+            data.object,
+            origin=reconstruction.origin,
+            positions_xy=data.positions_xy,
+            patch_size=data.N,
+        ).to_dict()
     settings = SolverSettings.from_config(config, seed=execution.seed)
-    refined, result = refine_reconstruction(bundle, data, reconstruction, settings,
-                                            device=execution_device(execution), progress=show_progress)
+    refined, result = refine_reconstruction(
+        bundle,
+        data,
+        reconstruction,
+        settings,
+        device=execution_device(execution),
+        progress=show_progress,
+    )
     summary = solver_summary(result, settings, start="network")
     files = write_solver_report(config.output_dir, summary)
     extra["solver"] = solver_metrics(summary)
-    lines = [f"refined {result.iterations} iterations in {result.seconds:.2f} s: NLL "
-             f"{result.nll_before:.6g} (network) → {result.nll_after:.6g}"]
+    lines = [
+        f"refined {result.iterations} iterations in {result.seconds:.2f} s: NLL "
+        f"{result.nll_before:.6g} (network) → {result.nll_after:.6g}"
+    ]
     lines += [f"{label + ':':<16}{path}" for label, path in files.items()]
     return refined, extra, lines, files

@@ -11,13 +11,17 @@ from ptycho_settings.flags import add_settings_arguments, typed_flags
 def register(subparsers) -> None:
     """Add the ``reconstruct`` subcommand."""
     parser = subparsers.add_parser(
-        "reconstruct", help="reconstruct with the iterative solver (no network)",
+        "reconstruct",
+        help="reconstruct with the iterative solver (no network)",
         description="Optimise the object (and with --refine-probe the probe) directly against "
         "--data-file with the Poisson likelihood of the training physics, starting from a flat "
         "object or --init FILE (a reconstruction.npz). Writes OUTPUT_DIR/reconstruction.npz, "
         "amplitude.png, phase.png, solver.json, solver_nll.png and, when the data hold "
-        "objectGuess, metrics.json with comparison and FRC figures.")
-    parser.add_argument("--overwrite", action="store_true", help="replace an earlier reconstruction")
+        "objectGuess, metrics.json with comparison and FRC figures.",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier reconstruction"
+    )
     add_console_flags(parser)
     add_settings_arguments(parser, "reconstruction")
     parser.set_defaults(handler=run_reconstruct)
@@ -42,17 +46,30 @@ def run_reconstruct(args: argparse.Namespace) -> int:
     data = load_diffraction(config.data_file)
     device = execution_device(execution)
     reconstruction, result = reconstruct_iteratively(
-        data, config, seed=execution.seed, device=device,
-        progress=execution.enable_progress_bar and not args.quiet)
-    summary = solver_summary(result, SolverSettings.from_config(config, seed=execution.seed),
-                             start=str(config.init))
+        data,
+        config,
+        seed=execution.seed,
+        device=device,
+        progress=execution.enable_progress_bar and not args.quiet,
+    )
+    summary = solver_summary(
+        result, SolverSettings.from_config(config, seed=execution.seed), start=str(config.init)
+    )
     files = write_solver_report(config.output_dir, summary)
-    written = write_outputs(reconstruction, data, config.output_dir, phase_vmin=config.phase_vmin,
-                            phase_vmax=config.phase_vmax, overwrite=args.overwrite,
-                            extra_metrics={"solver": solver_metrics(summary)},
-                            also_written=files.values())
-    print(f"solved {data.n_positions} positions, {result.iterations} iterations in "
-          f"{result.seconds:.2f} s on {device}: NLL {result.nll_before:.6g} → {result.nll_after:.6g}")
+    written = write_outputs(
+        reconstruction,
+        data,
+        config.output_dir,
+        phase_vmin=config.phase_vmin,
+        phase_vmax=config.phase_vmax,
+        overwrite=args.overwrite,
+        extra_metrics={"solver": solver_metrics(summary)},
+        also_written=files.values(),
+    )
+    print(
+        f"solved {data.n_positions} positions, {result.iterations} iterations in "
+        f"{result.seconds:.2f} s on {device}: NLL {result.nll_before:.6g} → {result.nll_after:.6g}"
+    )
     if written.metrics:
         print(format_metrics(written.metrics))
     for label, path in {**written.files, **files}.items():

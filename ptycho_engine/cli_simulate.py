@@ -24,24 +24,43 @@ def register(subparsers) -> None:
         description="Simulate a complex object, a probe, a scan and Poisson diffraction "
         "amplitudes sqrt(counts), and write them in the engine's NPZ format.",
     )
-    parser.add_argument("out", metavar="OUT.npz",
-                        help="output file; a test split goes to OUT_test.npz")
+    parser.add_argument(
+        "out", metavar="OUT.npz", help="output file; a test split goes to OUT_test.npz"
+    )
     parser.add_argument("--N", type=int, default=64, help="patch and detector size: 64, 128 or 256")
     parser.add_argument("--n-positions", type=int, default=1000, help="number of scan positions")
-    parser.add_argument("--object", default="lines",
-                        help="lines, grf, or an .npz (objectGuess) / .npy file")
-    parser.add_argument("--probe", default="disk",
-                        help="disk, gaussian, or an .npz (probeGuess) / .npy file")
-    parser.add_argument("--scan", default="grid-jitter",
-                        choices=("grid-jitter", "random", "fermat"))
-    parser.add_argument("--step", type=float, default=None, metavar="PX",
-                        help="scan step in object pixels (default: 0.3 x probe diameter)")
+    parser.add_argument(
+        "--object", default="lines", help="lines, grf, or an .npz (objectGuess) / .npy file"
+    )
+    parser.add_argument(
+        "--probe", default="disk", help="disk, gaussian, or an .npz (probeGuess) / .npy file"
+    )
+    parser.add_argument(
+        "--scan", default="grid-jitter", choices=("grid-jitter", "random", "fermat")
+    )
+    parser.add_argument(
+        "--step",
+        type=float,
+        default=None,
+        metavar="PX",
+        help="scan step in object pixels (default: 0.3 x probe diameter)",
+    )
     parser.add_argument("--nphotons", type=float, default=1e6, help="mean total counts per pattern")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same data)")
-    parser.add_argument("--test-fraction", type=float, default=None, metavar="F",
-                        help="put the right-hand fraction F of the scan in OUT_test.npz")
-    parser.add_argument("--object-size", type=int, default=None, metavar="PX",
-                        help="side of a generated object (default: just large enough for the scan)")
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="put the right-hand fraction F of the scan in OUT_test.npz",
+    )
+    parser.add_argument(
+        "--object-size",
+        type=int,
+        default=None,
+        metavar="PX",
+        help="side of a generated object (default: just large enough for the scan)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     add_console_flags(parser)
     parser.set_defaults(handler=run_simulate)

@@ -16,8 +16,15 @@ from pathlib import Path
 from ptycho_engine.errors import EngineError
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 
-DEMO_SIMULATION = dict(n=64, n_positions=256, nphotons=1e6, seed=0, object_source="lines",
-                       probe_source="disk", scan="grid-jitter")
+DEMO_SIMULATION = dict(
+    n=64,
+    n_positions=256,
+    nphotons=1e6,
+    seed=0,
+    object_source="lines",
+    probe_source="disk",
+    scan="grid-jitter",
+)
 DEMO_EPOCHS = 16
 DEMO_GROUPS = 256
 
@@ -25,7 +32,8 @@ DEMO_GROUPS = 256
 @dataclass(frozen=True)
 class DemoResult:
     """Where the demo wrote things, its timings, and the scores of the reconstructed scan (the
-    one it trained on, as in any ptychographic reconstruction) beside a constant object."""
+    one it trained on, as in any ptychographic reconstruction) beside a constant object.
+    """
 
     output_dir: Path
     timings: dict[str, float]
@@ -37,14 +45,22 @@ class DemoResult:
 def demo_training_config(train_file: Path, output_dir: Path) -> TrainingConfig:
     """Return the demo's training settings: gridsize 2 (neighbouring patches tied through their
     overlap), a narrow network and 256 steps, so that it learns within a minute on two CPU
-    cores (about 35 s, amplitude / phase SSIM 0.869 / 0.925 on 2026-11-30)."""
-    return TrainingConfig(model=ModelConfig(N=64, gridsize=2, n_filters_scale=1),
-                          train_data_file=train_file, output_dir=output_dir,
-                          nphotons=DEMO_SIMULATION["nphotons"], nepochs=DEMO_EPOCHS,
-                          batch_size=16, n_groups=DEMO_GROUPS)
+    cores (about 35 s, amplitude / phase SSIM 0.869 / 0.925 on 2026-11-30).
+    """
+    return TrainingConfig(
+        model=ModelConfig(N=64, gridsize=2, n_filters_scale=1),
+        train_data_file=train_file,
+        output_dir=output_dir,
+        nphotons=DEMO_SIMULATION["nphotons"],
+        nepochs=DEMO_EPOCHS,
+        batch_size=16,
+        n_groups=DEMO_GROUPS,
+    )
 
 
-def run_demo(output_dir: Path, *, overwrite: bool = False, execution: PyTorchExecutionConfig | None = None) -> DemoResult:
+def run_demo(
+    output_dir: Path, *, overwrite: bool = False, execution: PyTorchExecutionConfig | None = None
+) -> DemoResult:
     """Run the whole demo under ``output_dir`` and return its result."""
     from ptycho_engine.data.npz import load_diffraction
     from ptycho_engine.data.simulate import simulate_to_files
@@ -75,12 +91,22 @@ def run_demo(output_dir: Path, *, overwrite: bool = False, execution: PyTorchExe
     reconstruction = reconstruct(load_bundle(trained.bundle_path), scan, execution)
     written = write_outputs(reconstruction, scan, reconstruction_dir, overwrite=overwrite)
     timings["reconstruct_s"] = time.perf_counter() - tick
-    baseline = constant_object_baseline(scan.object, origin=reconstruction.origin,
-                                        positions_xy=scan.positions_xy, patch_size=scan.N).to_dict()
-    files = {"data": data_file, "model bundle": trained.bundle_path,
-             "loss curve": trained.loss_curve_path, **written.files}
-    return DemoResult(output_dir, timings, written.metrics, baseline,
-                      {k: v for k, v in files.items() if v is not None})
+    baseline = constant_object_baseline(
+        scan.object, origin=reconstruction.origin, positions_xy=scan.positions_xy, patch_size=scan.N
+    ).to_dict()
+    files = {
+        "data": data_file,
+        "model bundle": trained.bundle_path,
+        "loss curve": trained.loss_curve_path,
+        **written.files,
+    }
+    return DemoResult(
+        output_dir,
+        timings,
+        written.metrics,
+        baseline,
+        {k: v for k, v in files.items() if v is not None},
+    )
 
 
 def summary_table(result: DemoResult) -> str:
@@ -96,8 +122,10 @@ def summary_table(result: DemoResult) -> str:
     if frc:
         lines.append(f"{'FRC half-bit (px)':<22}{_number(frc.get('resolution_px')):>12}")
     lines.append("")
-    lines += [f"{name.replace('_s', '') + ' time (s)':<22}{seconds:>12.1f}"
-              for name, seconds in result.timings.items()]
+    lines += [
+        f"{name.replace('_s', '') + ' time (s)':<22}{seconds:>12.1f}"
+        for name, seconds in result.timings.items()
+    ]
     return "\n".join(lines)
 
 

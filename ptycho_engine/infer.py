@@ -61,7 +61,9 @@ class LoadedBundle:
         device = next(self.module.parameters()).device
         patches = self.module(x.to(device, torch.float32))
         if positions is not None:
-            patches = self.module.tie(patches, positions.reshape(*positions.shape[:2], 2).to(device).float())
+            patches = self.module.tie(
+                patches, positions.reshape(*positions.shape[:2], 2).to(device).float()
+            )
         return patches.to(torch.complex64)
 
 
@@ -94,26 +96,37 @@ def load_bundle(path: str | Path, *, device: str = "cpu") -> LoadedBundle:
         model = ModelConfig.model_validate(contents.settings["model"])
         training = TrainingConfig.model_validate({**contents.settings["training"], "model": model})
     except (KeyError, ValueError) as error:
-        raise EngineError(f"{path}: the settings stored in the bundle are not usable ({error})") from error
+        raise EngineError(
+            f"{path}: the settings stored in the bundle are not usable ({error})"
+        ) from error
     probe = torch.from_numpy(np.asarray(contents.probe, dtype=np.complex64))
     module = Pinn(model, training, probe, contents.scaling["photon_scale"])  # no Lightning
-    state = {key: torch.from_numpy(np.asarray(value)) for key, value in
-             contents.weights["diffraction_to_obj"].items()}
+    state = {
+        key: torch.from_numpy(np.asarray(value))
+        for key, value in contents.weights["diffraction_to_obj"].items()
+    }
     state["probe"] = probe
     written_by = contents.manifest.get("package_version", "an unknown version")
-    hint = (f"the bundle was written by version {written_by} of this package, whose network "
-            "may differ; train it again with this version")
+    hint = (
+        f"the bundle was written by version {written_by} of this package, whose network "
+        "may differ; train it again with this version"
+    )
     try:
         missing, unexpected = module.load_state_dict(state, strict=False)
     except RuntimeError as error:  # a layer of another shape (torch lists every one)
         first = str(error).strip().splitlines()[-1].strip()
-        raise EngineError(f"{path}: the weights do not fit this network ({first}); {hint}") from error
+        raise EngineError(
+            f"{path}: the weights do not fit this network ({first}); {hint}"
+        ) from error
     if missing or unexpected:
-        raise EngineError(f"{path}: the weights do not fit this network (missing {missing[:3]}, "
-                          f"unexpected {unexpected[:3]}); {hint}")
+        raise EngineError(
+            f"{path}: the weights do not fit this network (missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}); {hint}"
+        )
     module.eval()
-    return LoadedBundle(module, model, training, contents.params, contents.settings,
-                        contents.scaling, Path(path)).to(device)
+    return LoadedBundle(
+        module, model, training, contents.params, contents.settings, contents.scaling, Path(path)
+    ).to(device)
 
 
 @torch.no_grad()
@@ -134,15 +147,21 @@ def reconstruct(
     device = execution_device(execution)
     model = bundle.model
     if data.N != model.N:
-        raise EngineError(f"{data.source}: patterns are {data.N}×{data.N} but the model was "
-                          f"trained for N={model.N}")
+        raise EngineError(
+            f"{data.source}: patterns are {data.N}×{data.N} but the model was "
+            f"trained for N={model.N}"
+        )
     start = time.perf_counter()
     # without n_groups, as few groups as cover every position (each pattern predicted about
     # once, not gridsize² times); n_groups = the number of positions seeds one group at each
-    scan = group_scan(data, gridsize=model.gridsize,
-                      neighbor_count=neighbor_count or bundle.training.neighbor_count,
-                      n_groups=n_groups, seed=seed if seed is not None else execution.seed,
-                      cover=True)
+    scan = group_scan(
+        data,
+        gridsize=model.gridsize,
+        neighbor_count=neighbor_count or bundle.training.neighbor_count,
+        n_groups=n_groups,
+        seed=seed if seed is not None else execution.seed,
+        cover=True,
+    )
     bundle.to(device)
     network = fold_batch_norms(bundle.module)  # same predictions, ~10 % faster (see fold.py)
     origin, shape = canvas_frame(scan.positions, model.N)
@@ -156,12 +175,12 @@ def reconstruct(
     timings["predict_s"] += time.perf_counter() - tick
     for first in _batches(scan.n_groups, batch, progress):
         tick = time.perf_counter()
-        x = scan.diffraction[first:first + batch].to(device, non_blocking=True)
-        offsets = scan.offsets[first:first + batch].to(device)
+        x = scan.diffraction[first : first + batch].to(device, non_blocking=True)
+        offsets = scan.offsets[first : first + batch].to(device)
         estimate = None if table is None else table.for_groups(slice(first, first + batch))
         with prediction_precision(device, execution.precision):
             patches = network.tie(network(x, estimate), offsets)  # (b, C_out, N, N)
-        where = positions[first:first + batch]  # (b, C, 2)
+        where = positions[first : first + batch]  # (b, C, 2)
         if patches.shape[1] < where.shape[1]:
             where = where.mean(dim=1, keepdim=True)  # one patch per group, at its centre
         _synchronise(device)
@@ -172,20 +191,35 @@ def reconstruct(
         timings["stitch_s"] += time.perf_counter() - tick
     obj, weights = stitcher.result()
     timings["total_s"] = time.perf_counter() - start
-    return Reconstruction(obj.cpu().numpy(), origin, data.xcoords.copy(), data.ycoords.copy(),
-                          weights.cpu().numpy(), timings, scan.n_groups, scan.input_scale)
+    return Reconstruction(
+        obj.cpu().numpy(),
+        origin,
+        data.xcoords.copy(),
+        data.ycoords.copy(),
+        weights.cpu().numpy(),
+        timings,
+        scan.n_groups,
+        scan.input_scale,
+    )
 
 
-_HALF_TYPES = {"bf16-mixed": torch.bfloat16, "bf16-true": torch.bfloat16,
-               "16-mixed": torch.float16, "16-true": torch.float16}
+_HALF_TYPES = {
+    "bf16-mixed": torch.bfloat16,
+    "bf16-true": torch.bfloat16,
+    "16-mixed": torch.float16,
+    "16-true": torch.float16,
+}
 
 
 def prediction_precision(device: str, precision: str):
     """The context the network predicts in: with a half-precision ``execution.precision`` the
     convolutions run in bfloat16 or float16 (autocast), as in training, while the estimate and
-    the physics stay in float32; otherwise float32 throughout."""
+    the physics stay in float32; otherwise float32 throughout.
+    """
     dtype = _HALF_TYPES.get(precision)
-    return torch.autocast(device_type=torch.device(device).type, dtype=dtype, enabled=dtype is not None)
+    return torch.autocast(
+        device_type=torch.device(device).type, dtype=dtype, enabled=dtype is not None
+    )
 
 
 CPU_INFERENCE_BATCHES = 2
@@ -196,10 +230,12 @@ gridsize-1 groups in 304, 313–335, 358 and 488 ms at 16, 32, 64 and 256 groups
 422–474 ms at 16, 32, 64)."""
 
 
-def inference_batch_size(execution: PyTorchExecutionConfig, training: TrainingConfig,
-                         device: str) -> int:
+def inference_batch_size(
+    execution: PyTorchExecutionConfig, training: TrainingConfig, device: str
+) -> int:
     """Groups per batch without gradients: the setting, else two training batches on a CPU
-    (:data:`CPU_INFERENCE_BATCHES`) and four on accelerators."""
+    (:data:`CPU_INFERENCE_BATCHES`) and four on accelerators.
+    """
     batches = CPU_INFERENCE_BATCHES if torch.device(device).type == "cpu" else 4
     return execution.inference_batch_size or batches * training.batch_size
 

@@ -61,8 +61,10 @@ class TrainingInterrupted(BaseException):
         if self.checkpoint is None:
             kept = "no checkpoint had been written; run the same command again to start over"
         else:
-            kept = (f"last checkpoint {self.checkpoint} (saved at each epoch end); "
-                    "continue with the same command plus --resume")
+            kept = (
+                f"last checkpoint {self.checkpoint} (saved at each epoch end); "
+                "continue with the same command plus --resume"
+            )
         return f"training stopped by {self.signal_name}{where}; {kept}"
 
 
@@ -84,8 +86,9 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
         yield  # signal handlers can only be set from the main thread
         return
     previous = {number: signal.getsignal(number) for number in signals}
-    previous = {number: handler for number, handler in previous.items()
-                if handler is not signal.SIG_IGN}
+    previous = {
+        number: handler for number, handler in previous.items() if handler is not signal.SIG_IGN
+    }
     for number in previous:
         signal.signal(number, _raise_interrupted)
     try:

@@ -43,13 +43,27 @@ class SolverSettings:
     time_limit_s: float | None = None
 
     @classmethod
-    def from_config(cls, config: InferenceConfig | ReconstructionConfig, *, seed: int,
-                    time_limit_s: float | None = None) -> SolverSettings:
+    def from_config(
+        cls,
+        config: InferenceConfig | ReconstructionConfig,
+        *,
+        seed: int,
+        time_limit_s: float | None = None,
+    ) -> SolverSettings:
         """The solver settings of ``ptycho infer`` (``refine_iterations``) or ``ptycho
-        reconstruct`` (``iterations``)."""
-        iterations = config.refine_iterations if isinstance(config, InferenceConfig) else config.iterations
-        return cls(iterations, config.refine_lr, config.refine_batch_size, config.refine_probe,
-                   seed, time_limit_s)
+        reconstruct`` (``iterations``).
+        """
+        iterations = (
+            config.refine_iterations if isinstance(config, InferenceConfig) else config.iterations
+        )
+        return cls(
+            iterations,
+            config.refine_lr,
+            config.refine_batch_size,
+            config.refine_probe,
+            seed,
+            time_limit_s,
+        )
 
 
 def refine_reconstruction(
@@ -69,11 +83,19 @@ def refine_reconstruction(
     module = bundle.module
     origin, shape = canvas_frame(data.positions_xy, data.N)
     initial = place_initial(reconstruction.object, reconstruction.origin, shape, origin, fill=0.0)
-    problem = _problem(data, origin, module.probe.detach().cpu(), reconstruction.input_scale,
-                       module.photon_scale, float(module.log_scale.detach()),
-                       bundle.model.gaussian_smoothing_sigma)
+    problem = _problem(
+        data,
+        origin,
+        module.probe.detach().cpu(),
+        reconstruction.input_scale,
+        module.photon_scale,
+        float(module.log_scale.detach()),
+        bundle.model.gaussian_smoothing_sigma,
+    )
     q = float(bundle.scaling.get("probe_normalisation") or 1.0)
-    refined, result = _run(problem, initial, data, origin, settings, device, progress, "refining", q)
+    refined, result = _run(
+        problem, initial, data, origin, settings, device, progress, "refining", q
+    )
     timings = dict(reconstruction.timings)
     timings["refine_s"] = refined.timings["total_s"]  # "total_s" stays the network's
     return replace(refined, timings=timings, n_groups=reconstruction.n_groups), result
@@ -97,8 +119,9 @@ def reconstruct_iteratively(
     from ptycho_engine.train import prepare_probe
 
     if data.N != config.model.N:
-        raise EngineError(f"{data.source}: patterns are {data.N}×{data.N} but model.N is "
-                          f"{config.model.N}")
+        raise EngineError(
+            f"{data.source}: patterns are {data.N}×{data.N} but model.N is {config.model.N}"
+        )
     probe, q = prepare_probe(data.probe, config)
     nphotons = config.nphotons or nphotons_from_amplitude(data.diffraction)
     origin, shape = canvas_frame(data.positions_xy, data.N)
@@ -107,9 +130,15 @@ def reconstruct_iteratively(
     else:
         obj, init_origin = load_initial_object(config.init)
         initial = place_initial(obj, init_origin, shape, origin, fill=1.0)
-    problem = _problem(data, origin, probe, input_normalisation(data.diffraction),
-                       photon_scale(nphotons, data.N), flat_log_scale(probe, data.N),
-                       config.model.gaussian_smoothing_sigma)
+    problem = _problem(
+        data,
+        origin,
+        probe,
+        input_normalisation(data.diffraction),
+        photon_scale(nphotons, data.N),
+        flat_log_scale(probe, data.N),
+        config.model.gaussian_smoothing_sigma,
+    )
     settings = SolverSettings.from_config(config, seed=seed, time_limit_s=time_limit_s)
     return _run(problem, initial, data, origin, settings, device, progress, "solving", q)
 
@@ -121,12 +150,16 @@ def load_initial_object(path) -> tuple[np.ndarray, tuple[float, float]]:
     arrays = read_npz(path)
     missing = [key for key in ("object", "origin") if key not in arrays]
     if missing:
-        raise EngineError(f"{path}: an initial object needs the keys object and origin of a "
-                          f"reconstruction.npz; missing {', '.join(missing)}")
+        raise EngineError(
+            f"{path}: an initial object needs the keys object and origin of a "
+            f"reconstruction.npz; missing {', '.join(missing)}"
+        )
     obj, origin = np.asarray(arrays["object"]), np.asarray(arrays["origin"], dtype=np.float64)
     if obj.ndim != 2 or origin.shape != (2,) or not np.all(np.isfinite(origin)):
-        raise EngineError(f"{path}: `object` must be 2-D and `origin` two finite numbers; got "
-                          f"shapes {obj.shape} and {origin.shape}")
+        raise EngineError(
+            f"{path}: `object` must be 2-D and `origin` two finite numbers; got "
+            f"shapes {obj.shape} and {origin.shape}"
+        )
     if not np.all(np.isfinite(obj)):
         raise EngineError(f"{path}: `object` holds NaN or infinite values")
     return obj.astype(np.complex64), (float(origin[0]), float(origin[1]))
@@ -153,18 +186,30 @@ def _run(problem, initial, data, origin, settings, device, progress, label, prob
         bar.update(1)
         bar.set_postfix(nll=f"{nll:.4g}")
 
-    result = solve(problem, initial, iterations=settings.iterations, lr=settings.lr,
-                   batch_size=settings.batch_size, refine_probe=settings.refine_probe,
-                   seed=settings.seed, device=device, progress=report if bar else None,
-                   time_limit_s=settings.time_limit_s)
+    result = solve(
+        problem,
+        initial,
+        iterations=settings.iterations,
+        lr=settings.lr,
+        batch_size=settings.batch_size,
+        refine_probe=settings.refine_probe,
+        seed=settings.seed,
+        device=device,
+        progress=report if bar else None,
+        time_limit_s=settings.time_limit_s,
+    )
     if bar is not None:
         bar.close()
     weights = illumination(problem, result.probe, initial.shape, device)
     covered = weights > RELATIVE_WEIGHT_FLOOR * float(weights.max())
     obj = torch.where(covered, result.object, torch.zeros_like(result.object))
     reconstruction = Reconstruction(
-        obj.cpu().numpy(), origin, data.xcoords.copy(), data.ycoords.copy(),
-        weights.cpu().numpy(), {"solve_s": result.seconds, "total_s": time.perf_counter() - start},
+        obj.cpu().numpy(),
+        origin,
+        data.xcoords.copy(),
+        data.ycoords.copy(),
+        weights.cpu().numpy(),
+        {"solve_s": result.seconds, "total_s": time.perf_counter() - start},
         input_scale=problem.input_scale,
         # on the data's scale (as probeGuess), undoing the normalisation the physics uses
         probe=(result.probe.cpu().numpy() / probe_normalisation) if settings.refine_probe else None,
@@ -185,4 +230,3 @@ def _progress_bar(total: int, label: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=label, unit="it", leave=False)
-

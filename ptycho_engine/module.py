@@ -20,14 +20,25 @@ from ptycho_settings import ModelConfig, TrainingConfig
 
 class PinnModule(Pinn, L.LightningModule):
     """:class:`~ptycho_engine.pinn.Pinn` trained by Lightning; the settings are stored as
-    hyper-parameters so that checkpoints reload alone. Parameters as for ``Pinn``."""
+    hyper-parameters so that checkpoints reload alone. Parameters as for ``Pinn``.
+    """
 
-    def __init__(self, model: ModelConfig | dict, training: TrainingConfig | dict, probe: Tensor,
-                 photon_scale: float) -> None:
+    def __init__(
+        self,
+        model: ModelConfig | dict,
+        training: TrainingConfig | dict,
+        probe: Tensor,
+        photon_scale: float,
+    ) -> None:
         super().__init__(model, training, probe, photon_scale)
-        self.save_hyperparameters({"model": self.model_config.model_dump(mode="json"),
-                                   "training": self.training_config.model_dump(mode="json"),
-                                   "photon_scale": float(photon_scale)}, ignore=["probe"])
+        self.save_hyperparameters(
+            {
+                "model": self.model_config.model_dump(mode="json"),
+                "training": self.training_config.model_dump(mode="json"),
+                "photon_scale": float(photon_scale),
+            },
+            ignore=["probe"],
+        )
 
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         losses = self.compute_losses(batch)
@@ -41,12 +52,21 @@ class PinnModule(Pinn, L.LightningModule):
     def _log_losses(self, stage: str, losses: dict[str, Tensor], batch_size: int) -> None:
         for name, value in losses.items():
             label = f"{stage}_loss" if name == "loss" else f"{stage}_{name}"
-            self.log(label, value, on_step=False, on_epoch=True, prog_bar=name == "loss",
-                     batch_size=batch_size, sync_dist=True)
+            self.log(
+                label,
+                value,
+                on_step=False,
+                on_epoch=True,
+                prog_bar=name == "loss",
+                batch_size=batch_size,
+                sync_dist=True,
+            )
 
     def configure_optimizers(self) -> Any:
         from ptycho_engine.optim import build_optimizer, build_scheduler
 
         optimizer = build_optimizer(self.parameters(), self.training_config)
         scheduler = build_scheduler(optimizer, self.training_config)
-        return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+        return (
+            optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+        )

@@ -16,30 +16,47 @@ from torch import nn
 from ptycho_settings import TrainingConfig
 
 
-def build_optimizer(parameters: Iterable[nn.Parameter], training: TrainingConfig) -> torch.optim.Optimizer:
+def build_optimizer(
+    parameters: Iterable[nn.Parameter], training: TrainingConfig
+) -> torch.optim.Optimizer:
     """Return the optimiser named by ``training.optimizer`` with its parameters."""
     parameters = [p for p in parameters if p.requires_grad]
     if training.optimizer == "sgd":
-        return torch.optim.SGD(parameters, lr=training.learning_rate, momentum=training.momentum,
-                               weight_decay=training.weight_decay)
+        return torch.optim.SGD(
+            parameters,
+            lr=training.learning_rate,
+            momentum=training.momentum,
+            weight_decay=training.weight_decay,
+        )
     betas = (training.adam_beta1, training.adam_beta2)
     cls = torch.optim.AdamW if training.optimizer == "adamw" else torch.optim.Adam
-    return cls(parameters, lr=training.learning_rate, betas=betas, weight_decay=training.weight_decay)
+    return cls(
+        parameters, lr=training.learning_rate, betas=betas, weight_decay=training.weight_decay
+    )
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, training: TrainingConfig) -> dict[str, Any] | None:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, training: TrainingConfig
+) -> dict[str, Any] | None:
     """Return Lightning's scheduler dict for ``training.scheduler``, or None for ``none``."""
     kind = training.scheduler
     if kind == "none":
         return None
     if kind == "exponential":
-        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=training.exponential_gamma)
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(
+            optimizer, gamma=training.exponential_gamma
+        )
     elif kind == "warmup-cosine":
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(training))
     else:
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=training.plateau_factor, patience=training.plateau_patience,
-            threshold=training.plateau_threshold, min_lr=training.plateau_min_lr)
+            optimizer,
+            mode="min",
+            factor=training.plateau_factor,
+            patience=training.plateau_patience,
+            threshold=training.plateau_threshold,
+            min_lr=training.plateau_min_lr,
+        )
         return {"scheduler": scheduler, "interval": "epoch", "monitor": "train_loss"}
     return {"scheduler": scheduler, "interval": "epoch"}
 

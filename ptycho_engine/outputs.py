@@ -36,8 +36,10 @@ class WrittenOutputs:
 def check_output_dir(output_dir: Path, *, overwrite: bool) -> None:
     """Refuse to replace an earlier reconstruction unless ``overwrite``."""
     if (output_dir / RESULT_NAME).exists() and not overwrite:
-        raise EngineError(f"{output_dir / RESULT_NAME} exists; pass --overwrite to replace it "
-                          "or choose another --output-dir")
+        raise EngineError(
+            f"{output_dir / RESULT_NAME} exists; pass --overwrite to replace it "
+            "or choose another --output-dir"
+        )
 
 
 def write_outputs(
@@ -61,8 +63,11 @@ def write_outputs(
     check_output_dir(output_dir, overwrite=overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
     obj = reconstruction.object
-    files = {"reconstruction": output_dir / RESULT_NAME,
-             "amplitude": output_dir / "amplitude.png", "phase": output_dir / "phase.png"}
+    files = {
+        "reconstruction": output_dir / RESULT_NAME,
+        "amplitude": output_dir / "amplitude.png",
+        "phase": output_dir / "phase.png",
+    }
     save_amplitude_png(files["amplitude"], obj, title="reconstructed amplitude")
     save_phase_png(files["phase"], obj, phase_vmin, phase_vmax, title="reconstructed phase (rad)")
     metrics = None
@@ -85,11 +90,19 @@ def _evaluate(reconstruction, data, output_dir, extra_metrics):
     from ptycho_engine.metrics import evaluate_reconstruction
     from ptycho_engine.metrics.figures import save_comparison_figure, save_frc_figure
 
-    result = evaluate_reconstruction(reconstruction.object, data.object, origin=reconstruction.origin,
-                                     positions_xy=data.positions_xy, patch_size=data.N)
+    result = evaluate_reconstruction(
+        reconstruction.object,
+        data.object,
+        origin=reconstruction.origin,
+        positions_xy=data.positions_xy,
+        patch_size=data.N,
+    )
     metrics = {**result.to_dict(), **(extra_metrics or {})}
-    figures = {"comparison": output_dir / "comparison.png", "frc": output_dir / "frc.png",
-               "metrics": output_dir / "metrics.json"}
+    figures = {
+        "comparison": output_dir / "comparison.png",
+        "frc": output_dir / "frc.png",
+        "metrics": output_dir / "metrics.json",
+    }
     save_comparison_figure(figures["comparison"], result)
     save_frc_figure(figures["frc"], result)
     text = json.dumps(metrics, indent=2, default=_json_default) + "\n"
@@ -101,10 +114,15 @@ def _write_npz(path: Path, reconstruction: Reconstruction) -> None:
     from ptycho_engine.atomic import atomic_write_bytes
 
     obj = reconstruction.object.astype(np.complex64)
-    arrays = dict(object=obj, amplitude=np.abs(obj).astype(np.float32),
-                  phase=np.angle(obj).astype(np.float32), xcoords=reconstruction.xcoords,
-                  ycoords=reconstruction.ycoords, origin=np.asarray(reconstruction.origin, np.float64),
-                  weights=reconstruction.weights.astype(np.float32))
+    arrays = dict(
+        object=obj,
+        amplitude=np.abs(obj).astype(np.float32),
+        phase=np.angle(obj).astype(np.float32),
+        xcoords=reconstruction.xcoords,
+        ycoords=reconstruction.ycoords,
+        origin=np.asarray(reconstruction.origin, np.float64),
+        weights=reconstruction.weights.astype(np.float32),
+    )
     if reconstruction.probe is not None:  # refined by the iterative solver
         arrays["probe"] = reconstruction.probe.astype(np.complex64)
     buffer = io.BytesIO()

@@ -41,11 +41,18 @@ class Pinn(nn.Module):
         S = sqrt(nphotons)/(N/2).
     """
 
-    def __init__(self, model: ModelConfig | dict, training: TrainingConfig | dict, probe: Tensor,
-                 photon_scale: float) -> None:
+    def __init__(
+        self,
+        model: ModelConfig | dict,
+        training: TrainingConfig | dict,
+        probe: Tensor,
+        photon_scale: float,
+    ) -> None:
         super().__init__()
         model = ModelConfig.model_validate(model) if isinstance(model, dict) else model
-        training = TrainingConfig.model_validate(training) if isinstance(training, dict) else training
+        training = (
+            TrainingConfig.model_validate(training) if isinstance(training, dict) else training
+        )
         self.model_config, self.training_config = model, training
         probe = probe.to(torch.complex64)
         self.generator = build_generator(model, probe=probe)  # the CNN estimates patches with it
@@ -79,14 +86,16 @@ class Pinn(nn.Module):
 
     def tie(self, patches: Tensor, offsets: Tensor) -> Tensor:
         """Tie a group's per-channel patches through their overlaps (object_big), as the
-        physics sees them; one patch per group, or one channel, is returned as it is."""
+        physics sees them; one patch per group, or one channel, is returned as it is.
+        """
         if patches.shape[1] == 1:
             return patches
         return tie_overlaps(patches, offsets, merge_weight=self.merge_weight())
 
     def merge_weight(self) -> Tensor | None:
         """The per-pixel weight (N, N) of each patch where a group is merged
-        (``training_patch_weighting``), from the current probe."""
+        (``training_patch_weighting``), from the current probe.
+        """
         return merge_weight(self.model_config.training_patch_weighting, self.probe)
 
     def predict_amplitude(self, patches: Tensor, offsets: Tensor) -> Tensor:
@@ -100,14 +109,18 @@ class Pinn(nn.Module):
                 # one patch per group (object_big false): each channel sees it at its offset
                 patches = extract_group(patches[:, 0], offsets, patches.shape[-1])  # (B, C, N, N)
             amplitude = forward_amplitude(
-                patches, self.probe, offsets=tie, merge_weight=weight,
+                patches,
+                self.probe,
+                offsets=tie,
+                merge_weight=weight,
                 smoothing_sigma_px=self.model_config.gaussian_smoothing_sigma,
             )
             return amplitude * torch.exp(self.log_scale.float())
 
     def compute_losses(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Return the weighted total loss and its parts for one batch
-        (``ptycho_engine.batches``: diffraction, offsets, and optionally truth and estimate)."""
+        (``ptycho_engine.batches``: diffraction, offsets, and optionally truth and estimate).
+        """
         diffraction, offsets, truth = batch["diffraction"], batch["offsets"], batch.get("truth")
         patches = self(diffraction, batch.get("estimate"))  # (B, C_out, N, N)
         training, losses = self.training_config, {}

@@ -29,7 +29,6 @@ from torch import Tensor
 
 from ptycho_engine.physics.farfield import diffraction_amplitude
 from ptycho_engine.physics.losses import poisson_nll
-from ptycho_engine.physics.scaling import flat_log_scale
 from ptycho_engine.physics.shift import extract_patches
 
 PROBE_LR_FRACTION = 0.1
@@ -97,25 +96,33 @@ class SolverResult:
     iterations: int = 0
 
 
-def predicted_amplitude(problem: SolverProblem, canvas: Tensor, probe: Tensor, which: Tensor) -> Tensor:
+def predicted_amplitude(
+    problem: SolverProblem, canvas: Tensor, probe: Tensor, which: Tensor
+) -> Tensor:
     """Predicted amplitudes (B, N, N) of the positions ``which`` (B,) from a canvas (H, W)."""
     positions = problem.positions[which].to(canvas.device)  # (B, 2)
     patches = extract_patches(canvas, positions, problem.n)  # (B, N, N)
-    amplitude = diffraction_amplitude(patches[:, None], probe,
-                                      smoothing_sigma_px=problem.smoothing_sigma_px)  # (B, 1, N, N)
+    amplitude = diffraction_amplitude(
+        patches[:, None], probe, smoothing_sigma_px=problem.smoothing_sigma_px
+    )  # (B, 1, N, N)
     return amplitude[:, 0] * math.exp(problem.log_scale)
 
 
 def batch_nll(problem: SolverProblem, canvas: Tensor, probe: Tensor, which: Tensor) -> Tensor:
     """Mean Poisson NLL per pixel of the positions ``which`` (0-d Tensor)."""
-    measured = problem.diffraction[which.to(problem.diffraction.device)].to(canvas.device, non_blocking=True)
+    measured = problem.diffraction[which.to(problem.diffraction.device)].to(
+        canvas.device, non_blocking=True
+    )
     measured = measured.float() * problem.input_scale  # (B, N, N)
-    return poisson_nll(predicted_amplitude(problem, canvas, probe, which), measured,
-                       problem.photon_scale)
+    return poisson_nll(
+        predicted_amplitude(problem, canvas, probe, which), measured, problem.photon_scale
+    )
 
 
 @torch.no_grad()
-def dataset_nll(problem: SolverProblem, canvas: Tensor, probe: Tensor, *, batch_size: int = 256) -> float:
+def dataset_nll(
+    problem: SolverProblem, canvas: Tensor, probe: Tensor, *, batch_size: int = 256
+) -> float:
     """Mean Poisson NLL per pixel over every position (no gradients, in batches)."""
     total = 0.0
     for which in torch.arange(problem.n_positions).split(batch_size):
@@ -190,8 +197,15 @@ def solve(
         if progress is not None:
             progress(iteration + 1, history[-1])
     nll_after = dataset_nll(problem, canvas.detach(), probe.detach())
-    return SolverResult(canvas.detach(), probe.detach(), nll_before, nll_after, history,
-                        time.perf_counter() - start, len(history))
+    return SolverResult(
+        canvas.detach(),
+        probe.detach(),
+        nll_before,
+        nll_after,
+        history,
+        time.perf_counter() - start,
+        len(history),
+    )
 
 
 def flat_canvas(shape: tuple[int, int], amplitude: float = 1.0) -> Tensor:
@@ -199,8 +213,13 @@ def flat_canvas(shape: tuple[int, int], amplitude: float = 1.0) -> Tensor:
     return torch.full(shape, complex(amplitude, 0.0), dtype=torch.complex64)
 
 
-def place_initial(obj: np.ndarray, origin: tuple[float, float], shape: tuple[int, int],
-                  canvas_origin: tuple[float, float], fill: complex = 1.0) -> Tensor:
+def place_initial(
+    obj: np.ndarray,
+    origin: tuple[float, float],
+    shape: tuple[int, int],
+    canvas_origin: tuple[float, float],
+    fill: complex = 1.0,
+) -> Tensor:
     """Copy an object given at ``origin`` onto a canvas at ``canvas_origin`` (both whole pixels).
 
     Canvas pixels the object does not cover keep ``fill``.
@@ -211,5 +230,5 @@ def place_initial(obj: np.ndarray, origin: tuple[float, float], shape: tuple[int
     top, left = max(dy, 0), max(dx, 0)
     bottom, right = min(dy + height, shape[0]), min(dx + width, shape[1])
     if bottom > top and right > left:
-        canvas[top:bottom, left:right] = obj[top - dy:bottom - dy, left - dx:right - dx]
+        canvas[top:bottom, left:right] = obj[top - dy : bottom - dy, left - dx : right - dx]
     return torch.from_numpy(canvas)

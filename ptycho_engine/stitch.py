@@ -58,8 +58,12 @@ class Stitcher:
         """Place patches (..., N, N) at positions (..., 2) given in the input frame."""
         n = patches.shape[-1]
         local = positions_xy.reshape(-1, 2).to(self.origin.device, torch.float32) - self.origin
-        values, weights = place_patches(patches.reshape(-1, n, n).to(torch.complex64), local,
-                                        tuple(self.values.shape), weight=self.weight)
+        values, weights = place_patches(
+            patches.reshape(-1, n, n).to(torch.complex64),
+            local,
+            tuple(self.values.shape),
+            weight=self.weight,
+        )
         self.values += values
         self.weights += weights
 

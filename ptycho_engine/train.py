@@ -122,9 +122,14 @@ def train(
     module = PinnModule(config.model, config, probe, photon_scale(config.nphotons, config.model.N))
     history = LossHistory()
     stop_on_nan = StopOnNonFiniteLoss(check_every_n_steps=execution.log_every_n_steps)
-    trainer = build_trainer(execution, resolved, output_dir=output_dir, max_epochs=config.nepochs,
-                            has_validation=validation is not None,
-                            callbacks=[history, stop_on_nan, *callbacks])
+    trainer = build_trainer(
+        execution,
+        resolved,
+        output_dir=output_dir,
+        max_epochs=config.nepochs,
+        has_validation=validation is not None,
+        callbacks=[history, stop_on_nan, *callbacks],
+    )
     loaders = _loaders(module, scan, validation, config, execution, resolved)
     try:
         trainer.fit(module, *loaders, ckpt_path=str(last) if resume else None)
@@ -133,7 +138,9 @@ def train(
         stop.checkpoint = _saved_checkpoint(trainer)
         raise
     except RuntimeError as error:
-        if resume and "loading state_dict" in str(error):  # torch lists every layer: one line instead
+        if resume and "loading state_dict" in str(
+            error
+        ):  # torch lists every layer: one line instead
             raise EngineError(
                 f"--resume: {last} does not fit this network (another version of this package, or "
                 "other model settings, wrote it); pass --overwrite instead of --resume to start again"
@@ -142,8 +149,18 @@ def train(
     if not trainer.is_global_zero:
         return TrainingResult(output_dir, None, None, None, None)
     try:
-        return _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q,
-                              history, overwrite=overwrite or resume)
+        return _write_outputs(
+            trainer,
+            module,
+            config,
+            execution,
+            resolved,
+            provenance,
+            scan,
+            q,
+            history,
+            overwrite=overwrite or resume,
+        )
     except TrainingInterrupted as stop:
         stop.writing_outputs, stop.checkpoint = True, _saved_checkpoint(trainer)
         raise
@@ -171,24 +188,40 @@ def _check_outputs(output_dir: Path, last: Path, *, resume: bool, overwrite: boo
     if resume and not last.is_file():
         raise EngineError(f"--resume: no checkpoint at {last}; train without --resume first")
     if not resume and not overwrite and (output_dir / BUNDLE_NAME).exists():
-        raise EngineError(f"{output_dir / BUNDLE_NAME} exists; pass --overwrite to replace it "
-                          "or --resume to continue its training")
+        raise EngineError(
+            f"{output_dir / BUNDLE_NAME} exists; pass --overwrite to replace it "
+            "or --resume to continue its training"
+        )
     if not resume and not overwrite and last.is_file():
-        raise EngineError(f"{last} exists from an earlier run that wrote no bundle; pass --resume "
-                          "to continue it or --overwrite to start again")
+        raise EngineError(
+            f"{last} exists from an earlier run that wrote no bundle; pass --resume "
+            "to continue it or --overwrite to start again"
+        )
 
 
-def group_for_training(data: DiffractionData, config: TrainingConfig, execution, *,
-                       input_scale: float | None = None, n_groups: int | None = None) -> GroupedScan:
+def group_for_training(
+    data: DiffractionData,
+    config: TrainingConfig,
+    execution,
+    *,
+    input_scale: float | None = None,
+    n_groups: int | None = None,
+) -> GroupedScan:
     """Group ``data`` with the sampling settings of ``config`` (``n_groups`` overrides them)."""
     seed = config.subsample_seed if config.subsample_seed is not None else execution.seed
     needs_truth = config.realspace_weight > 0 or config.model.model_type == "supervised"
     return group_scan(
-        data, gridsize=config.model.gridsize, neighbor_count=config.neighbor_count,
-        n_groups=config.n_groups if n_groups is None else n_groups, n_subsample=config.n_subsample,
-        seed=seed, sequential=config.sequential_sampling,
-        enable_oversampling=config.enable_oversampling, neighbor_pool_size=config.neighbor_pool_size,
-        input_scale=input_scale, with_truth=needs_truth,
+        data,
+        gridsize=config.model.gridsize,
+        neighbor_count=config.neighbor_count,
+        n_groups=config.n_groups if n_groups is None else n_groups,
+        n_subsample=config.n_subsample,
+        seed=seed,
+        sequential=config.sequential_sampling,
+        enable_oversampling=config.enable_oversampling,
+        neighbor_pool_size=config.neighbor_pool_size,
+        input_scale=input_scale,
+        with_truth=needs_truth,
     )
 
 
@@ -203,40 +236,76 @@ def _validation(config: TrainingConfig, execution, input_scale: float) -> Groupe
 def _loaders(module, scan, validation, config, execution, resolved) -> list[Any]:
     # Our samplers deal the groups out to the processes themselves (Lightning's
     # DistributedSampler would shuffle a second time; build_trainer turns it off).
-    sampler = EpochSampler(scan.n_groups, seed=execution.seed,
-                           shuffle=not config.sequential_sampling)
-    train_loader = DataLoader(GroupBatches(scan, estimate_table(module.generator, scan)),
-                              batch_size=config.batch_size, sampler=sampler, drop_last=False,
-                              **resolved.dataloader_kwargs)
+    sampler = EpochSampler(
+        scan.n_groups, seed=execution.seed, shuffle=not config.sequential_sampling
+    )
+    train_loader = DataLoader(
+        GroupBatches(scan, estimate_table(module.generator, scan)),
+        batch_size=config.batch_size,
+        sampler=sampler,
+        drop_last=False,
+        **resolved.dataloader_kwargs,
+    )
     if validation is None:
         return [train_loader]
     size = inference_batch_size(execution, config, resolved.device)
     in_order = EpochSampler(validation.n_groups, seed=0, shuffle=False)
-    return [train_loader, DataLoader(GroupBatches(validation, estimate_table(module.generator, validation)),
-                                     batch_size=size, sampler=in_order, **resolved.dataloader_kwargs)]
+    return [
+        train_loader,
+        DataLoader(
+            GroupBatches(validation, estimate_table(module.generator, validation)),
+            batch_size=size,
+            sampler=in_order,
+            **resolved.dataloader_kwargs,
+        ),
+    ]
 
 
-def _write_outputs(trainer, module, config, execution, resolved, provenance, scan, q, history, *,
-                   overwrite: bool) -> TrainingResult:
+def _write_outputs(
+    trainer, module, config, execution, resolved, provenance, scan, q, history, *, overwrite: bool
+) -> TrainingResult:
     from ptycho_engine.bundle import write_bundle
     from ptycho_engine.loss_curve import save_loss_curve
 
     output_dir = Path(config.output_dir)
     params = {**to_legacy_params(config), "intensity_scale": module.intensity_scale}
     settings = training_settings_record(config, execution, resolved, provenance)
-    scaling = {"intensity_scale": module.intensity_scale, "photon_scale": module.photon_scale,
-               "log_scale": float(module.log_scale.detach()), "input_scale": scan.input_scale,
-               "probe_normalisation": q, "nphotons": config.nphotons}
-    extras = {"train_loss": np.asarray(history.history.get("train_loss", []), dtype=np.float64),
-              "group_indices": scan.indices.astype(np.int64)}
-    bundle = write_bundle(output_dir, weights={"diffraction_to_obj": _weights(module)},
-                          probe=module.probe.detach().cpu().numpy(), scaling=scaling,
-                          params=params, settings=settings, extras=extras, overwrite=overwrite)
+    scaling = {
+        "intensity_scale": module.intensity_scale,
+        "photon_scale": module.photon_scale,
+        "log_scale": float(module.log_scale.detach()),
+        "input_scale": scan.input_scale,
+        "probe_normalisation": q,
+        "nphotons": config.nphotons,
+    }
+    extras = {
+        "train_loss": np.asarray(history.history.get("train_loss", []), dtype=np.float64),
+        "group_indices": scan.indices.astype(np.int64),
+    }
+    bundle = write_bundle(
+        output_dir,
+        weights={"diffraction_to_obj": _weights(module)},
+        probe=module.probe.detach().cpu().numpy(),
+        scaling=scaling,
+        params=params,
+        settings=settings,
+        extras=extras,
+        overwrite=overwrite,
+    )
     curve = save_loss_curve(output_dir / "loss_curve.png", history.history)
     metrics = _metrics_file(trainer)
     last = last_checkpoint_path(output_dir)
-    return TrainingResult(output_dir, bundle, last if last.exists() else None, metrics, curve,
-                          dict(history.history), module.intensity_scale, trainer.current_epoch, module)
+    return TrainingResult(
+        output_dir,
+        bundle,
+        last if last.exists() else None,
+        metrics,
+        curve,
+        dict(history.history),
+        module.intensity_scale,
+        trainer.current_epoch,
+        module,
+    )
 
 
 def _weights(module: PinnModule) -> dict[str, torch.Tensor]:
@@ -253,12 +322,19 @@ def _metrics_file(trainer) -> Path | None:
 
 def training_settings_record(config, execution, resolved, provenance) -> dict[str, Any]:
     """Return the JSON record of the settings a bundle was trained with."""
-    sources = {path: {"source": s.kind, "detail": s.describe()} for path, s in (provenance or {}).items()}
-    return json.loads(json.dumps({
-        "mode": "training",
-        "model": config.model.model_dump(mode="json"),
-        "training": config.model_dump(mode="json", exclude={"model"}),
-        "execution": execution.model_dump(mode="json"),
-        "resolved_execution": {k: v for k, v in resolved.trainer_kwargs.items()},
-        "provenance": sources,
-    }, default=str))
+    sources = {
+        path: {"source": s.kind, "detail": s.describe()} for path, s in (provenance or {}).items()
+    }
+    return json.loads(
+        json.dumps(
+            {
+                "mode": "training",
+                "model": config.model.model_dump(mode="json"),
+                "training": config.model_dump(mode="json", exclude={"model"}),
+                "execution": execution.model_dump(mode="json"),
+                "resolved_execution": {k: v for k, v in resolved.trainer_kwargs.items()},
+                "provenance": sources,
+            },
+            default=str,
+        )
+    )

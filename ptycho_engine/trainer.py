@@ -31,25 +31,39 @@ def build_trainer(
     """Return a Trainer configured only from the settings passed in."""
     monitor = execution.checkpoint_monitor
     if monitor.startswith("val_") and not has_validation:
-        monitor = "train_" + monitor[len("val_"):]  # no validation data: rank by training loss
+        monitor = "train_" + monitor[len("val_") :]  # no validation data: rank by training loss
     all_callbacks = list(callbacks)
     if execution.enable_checkpointing:
-        all_callbacks.append(ModelCheckpoint(
-            dirpath=output_dir / "checkpoints", filename="epoch={epoch:03d}-" + monitor + "={" + monitor + ":.5g}",
-            auto_insert_metric_name=False, monitor=monitor, mode=execution.checkpoint_mode,
-            save_top_k=execution.checkpoint_save_top_k, save_last=True,
-            # always `last.ckpt`: with the counter, a new run beside an old last.ckpt writes
-            # last-v1.ckpt, and --resume would then continue the old run
-            enable_version_counter=False,
-        ))
+        all_callbacks.append(
+            ModelCheckpoint(
+                dirpath=output_dir / "checkpoints",
+                filename="epoch={epoch:03d}-" + monitor + "={" + monitor + ":.5g}",
+                auto_insert_metric_name=False,
+                monitor=monitor,
+                mode=execution.checkpoint_mode,
+                save_top_k=execution.checkpoint_save_top_k,
+                save_last=True,
+                # always `last.ckpt`: with the counter, a new run beside an old last.ckpt writes
+                # last-v1.ckpt, and --resume would then continue the old run
+                enable_version_counter=False,
+            )
+        )
     if execution.early_stop_patience is not None:
-        all_callbacks.append(EarlyStopping(monitor=monitor, mode=execution.checkpoint_mode,
-                                           patience=execution.early_stop_patience))
+        all_callbacks.append(
+            EarlyStopping(
+                monitor=monitor,
+                mode=execution.checkpoint_mode,
+                patience=execution.early_stop_patience,
+            )
+        )
     arguments = _every_trainer_default()
     arguments.update(resolved.trainer_kwargs)
     arguments.update(
-        max_epochs=max_epochs, callbacks=all_callbacks, default_root_dir=str(output_dir),
-        logger=build_logger(execution, output_dir), num_sanity_val_steps=0,
+        max_epochs=max_epochs,
+        callbacks=all_callbacks,
+        default_root_dir=str(output_dir),
+        logger=build_logger(execution, output_dir),
+        num_sanity_val_steps=0,
         plugins=[AtomicCheckpointIO()],
         # train.py's samplers deal the data out to the processes (ptycho_engine.sampling)
         use_distributed_sampler=False,
@@ -62,8 +76,11 @@ def build_trainer(
 
 def _every_trainer_default() -> dict[str, Any]:
     parameters = inspect.signature(L.Trainer.__init__).parameters
-    return {name: p.default for name, p in parameters.items()
-            if name != "self" and p.default is not inspect.Parameter.empty}
+    return {
+        name: p.default
+        for name, p in parameters.items()
+        if name != "self" and p.default is not inspect.Parameter.empty
+    }
 
 
 def build_logger(execution: PyTorchExecutionConfig, output_dir: Path):
@@ -81,7 +98,6 @@ def build_logger(execution: PyTorchExecutionConfig, output_dir: Path):
         return TensorBoardLogger(save_dir=str(root), name=name)
     _require("mlflow", "mlflow")
     from lightning.pytorch.loggers import MLFlowLogger
-
     from mlflow.exceptions import MlflowException
 
     uri = execution.mlflow_tracking_uri or (output_dir / "mlruns").resolve().as_uri()
@@ -94,7 +110,8 @@ def build_logger(execution: PyTorchExecutionConfig, output_dir: Path):
         raise EngineError(
             f"logger=mlflow: MLflow refused the tracking store {uri} ({first}); set "
             "mlflow_tracking_uri (a server or sqlite:///PATH/mlflow.db), or for a local file "
-            "store export MLFLOW_ALLOW_FILE_STORE=true") from error
+            "store export MLFLOW_ALLOW_FILE_STORE=true"
+        ) from error
 
 
 def _require(module: str, extra: str) -> None:

@@ -29,4 +29,3 @@ IntFromText = BeforeValidator(_int_from_text)
 def is_power_of_two(value: int) -> bool:
     """Return True when ``value`` is a positive power of two."""
     return value > 0 and value & (value - 1) == 0
-

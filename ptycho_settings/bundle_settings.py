@@ -30,11 +30,14 @@ def read_bundle_settings(path: Path) -> dict[str, Any]:
     except SettingsError:
         raise
     except KeyError as error:
-        raise SettingsError(f"{archive_path}: not a model bundle of this tool (no settings.json)"
-                            f"{_legacy_hint(archive.namelist())}") from error
+        raise SettingsError(
+            f"{archive_path}: not a model bundle of this tool (no settings.json)"
+            f"{_legacy_hint(archive.namelist())}"
+        ) from error
     except ZIP_READ_ERRORS as error:
-        raise SettingsError(f"{archive_path}: not a readable zip archive (truncated or "
-                            f"corrupt?): {error}") from error
+        raise SettingsError(
+            f"{archive_path}: not a readable zip archive (truncated or corrupt?): {error}"
+        ) from error
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -48,5 +51,7 @@ def _legacy_hint(names: list[str]) -> str:
     pickles = [name for name in names if name.lower().endswith(_PICKLE_SUFFIXES)]
     if not pickles:
         return "; legacy bundles must be converted"
-    return (f"; it is a legacy bundle holding pickles ({', '.join(pickles[:3])}), which are never "
-            "loaded because unpickling can run arbitrary code; re-train with this tool")
+    return (
+        f"; it is a legacy bundle holding pickles ({', '.join(pickles[:3])}), which are never "
+        "loaded because unpickling can run arbitrary code; re-train with this tool"
+    )

@@ -31,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     validate = commands.add_parser("validate", help="check a settings file")
     validate.add_argument("file", type=Path)
-    validate.add_argument("--check-files", action="store_true",
-                          help="also check that the data files it names exist")
+    validate.add_argument(
+        "--check-files", action="store_true", help="also check that the data files it names exist"
+    )
     validate.set_defaults(handler=_validate)
 
     schema = commands.add_parser("schema", help="JSON Schema of the settings")
@@ -65,8 +66,15 @@ def _show(args: argparse.Namespace) -> int:
     resolved = _resolve(args)
     table = resolved.to_dict()
     if args.json:
-        print(json.dumps({s: {f: {k: e[k] for k in ("value", "source")} for f, e in fields.items()}
-                          for s, fields in table.items()}, indent=2))
+        print(
+            json.dumps(
+                {
+                    s: {f: {k: e[k] for k in ("value", "source")} for f, e in fields.items()}
+                    for s, fields in table.items()
+                },
+                indent=2,
+            )
+        )
         return 0
     width = max(len(f"{s}.{f}") for s, fields in table.items() for f in fields)
     for section, fields in table.items():

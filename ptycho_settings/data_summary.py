@@ -22,8 +22,17 @@ from ptycho_settings.errors import SettingsError
 
 # What zipfile and numpy raise for a damaged archive or member: bad headers and CRCs, unknown
 # compression methods, encryption flags, short reads.
-ZIP_READ_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError,
-                   NotImplementedError, RuntimeError, struct.error, zlib.error)
+ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    ValueError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+    zlib.error,
+)
 _NPY_MAGIC = b"\x93NUMPY"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -57,13 +66,17 @@ def summarise_data_file(path: Path) -> DataSummary:
             raise SettingsError(f"data file {path} has no `probeGuess`, so N cannot be inferred")
         probe_shape, dtype = npy_header(archive, "probeGuess", path)
         if dtype.hasobject:
-            raise SettingsError(f"{path}: 'probeGuess' is a pickled object array, which is never "
-                                "unpickled; store it as a numeric array")
+            raise SettingsError(
+                f"{path}: 'probeGuess' is a pickled object array, which is never "
+                "unpickled; store it as a numeric array"
+            )
         if len(probe_shape) == 3 and probe_shape[2] == 1 != probe_shape[0]:
             probe_shape = probe_shape[:2]  # the legacy (N, N, 1) layout the loader also reads
         if len(probe_shape) not in (2, 3) or probe_shape[-1] != probe_shape[-2] or 0 in probe_shape:
-            raise SettingsError(f"data file {path}: probeGuess has shape {probe_shape}; "
-                                "expected (N, N) or (P, N, N)")
+            raise SettingsError(
+                f"data file {path}: probeGuess has shape {probe_shape}; "
+                "expected (N, N) or (P, N, N)"
+            )
         _check_pattern_size(archive, path, probe_shape[-1])
         metadata = _metadata(archive, path)
         nphotons, key = _nphotons_from_metadata(metadata)
@@ -74,14 +87,17 @@ def summarise_data_file(path: Path) -> DataSummary:
 
 def _check_pattern_size(archive: Any, path: Path, n: int) -> None:
     """Refuse patterns of another size than the probe here, before N is inferred from the probe,
-    so that the message names the mismatch rather than an N the data never meant."""
+    so that the message names the mismatch rather than an N the data never meant.
+    """
     key = next((key for key in ("diff3d", "diffraction") if key in archive.files), None)
     if key is None:
         return
     shape, _ = npy_header(archive, key, path)
     if len(shape) == 3 and shape[1] == shape[2] != n:
-        raise SettingsError(f"{path}: 'probeGuess' is {n}x{n} but the diffraction patterns are "
-                            f"{shape[1]}x{shape[2]}; probe and patterns must share one N x N grid")
+        raise SettingsError(
+            f"{path}: 'probeGuess' is {n}x{n} but the diffraction patterns are "
+            f"{shape[1]}x{shape[2]}; probe and patterns must share one N x N grid"
+        )
 
 
 def open_npz(path: Path, error: type[Exception] = SettingsError) -> Any:
@@ -107,13 +123,16 @@ def open_npz(path: Path, error: type[Exception] = SettingsError) -> Any:
     if not head.startswith(b"PK"):
         # numpy would take these bytes for a pickle and suggest unpickling; never do that.
         what = "an HDF5 file" if head.startswith(_HDF5_MAGIC) else "not a zip archive"
-        raise error(f"{path}: not a readable NPZ archive: it is {what}; an .npz file is a zip "
-                    "of .npy arrays (numpy.savez)")
+        raise error(
+            f"{path}: not a readable NPZ archive: it is {what}; an .npz file is a zip "
+            "of .npy arrays (numpy.savez)"
+        )
     try:
         return np.load(path, allow_pickle=False)
     except ZIP_READ_ERRORS as problem:
-        raise error(f"{path}: not a readable NPZ archive (truncated or corrupt?): "
-                    f"{problem}") from None
+        raise error(
+            f"{path}: not a readable NPZ archive (truncated or corrupt?): {problem}"
+        ) from None
 
 
 def npy_header(archive: Any, key: str, path: Path, error: type[Exception] = SettingsError):
@@ -127,8 +146,10 @@ def npy_header(archive: Any, key: str, path: Path, error: type[Exception] = Sett
 
     name = f"{key}.npy" if f"{key}.npy" in archive.zip.namelist() else key
     info = archive.zip.getinfo(name)
-    readers = {(1, 0): np.lib.format.read_array_header_1_0,
-               (2, 0): np.lib.format.read_array_header_2_0}
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
     try:
         with archive.zip.open(info) as stream:
             version = np.lib.format.read_magic(stream)
@@ -139,8 +160,10 @@ def npy_header(archive: Any, key: str, path: Path, error: type[Exception] = Sett
         raise error(f"{path}: '{key}' is not a readable .npy array: {problem}") from None
     claimed = math.prod(shape) * dtype.itemsize
     if claimed > info.file_size:
-        raise error(f"{path}: '{key}' claims shape {shape} of {dtype} ({claimed} bytes) but holds "
-                    f"only {info.file_size} bytes; the file is truncated or corrupt")
+        raise error(
+            f"{path}: '{key}' claims shape {shape} of {dtype} ({claimed} bytes) but holds "
+            f"only {info.file_size} bytes; the file is truncated or corrupt"
+        )
     return shape, dtype
 
 
@@ -152,8 +175,9 @@ def _read(archive: Any, key: str, path: Path) -> Any:
     try:
         return archive[key]
     except ZIP_READ_ERRORS as problem:
-        raise SettingsError(f"{path}: '{key}' cannot be read (truncated or corrupt?): "
-                            f"{problem}") from None
+        raise SettingsError(
+            f"{path}: '{key}' cannot be read (truncated or corrupt?): {problem}"
+        ) from None
 
 
 def _metadata(archive: Any, path: Path) -> dict[str, Any]:
@@ -176,7 +200,10 @@ def _metadata(archive: Any, path: Path) -> dict[str, Any]:
 
 
 def _nphotons_from_metadata(metadata: dict[str, Any]) -> tuple[float | None, str]:
-    for key, holder in (("nphotons", metadata), ("physics_parameters.nphotons", metadata.get("physics_parameters"))):
+    for key, holder in (
+        ("nphotons", metadata),
+        ("physics_parameters.nphotons", metadata.get("physics_parameters")),
+    ):
         value = holder.get("nphotons") if isinstance(holder, dict) else None
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
             return float(value), f"_metadata.{key}"

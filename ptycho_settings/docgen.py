@@ -15,7 +15,12 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from ptycho_settings.bridge import SECTION_KEY_ALIASES, VALUE_ALIASES
-from ptycho_settings.fields import ENV_SHORT_NAMES, SECTION_CLASSES, env_name, flag_names, own_fields
+from ptycho_settings.fields import (
+    ENV_SHORT_NAMES,
+    env_name,
+    flag_names,
+    own_fields,
+)
 from ptycho_settings.legacy_keys import TO_LEGACY_KEY
 
 NOT_IN_LEGACY = ("execution", "reconstruction")  # upstream had no such dict for either
@@ -61,12 +66,16 @@ def render_configuration_markdown() -> str:
 
 def _row(section: str, name: str, info: FieldInfo) -> str:
     env = f"`{env_name(name)}`"
-    env += "".join(f", `{short}`" for short, (s, f) in ENV_SHORT_NAMES.items() if (s, f) == (section, name))
+    env += "".join(
+        f", `{short}`" for short, (s, f) in ENV_SHORT_NAMES.items() if (s, f) == (section, name)
+    )
     legacy = "—" if section in NOT_IN_LEGACY else f"`{TO_LEGACY_KEY.get(name, name)}`"
     flags = " ".join(f"`{flag}`" for flag in flag_names(name))
     description = (info.description or "").replace("|", "\\|").replace("\n", " ")
-    return (f"| `{name}` | {_type(info.annotation)} | {_default(info)} | {env} | {flags} | "
-            f"{legacy} | {description} |")
+    return (
+        f"| `{name}` | {_type(info.annotation)} | {_default(info)} | {env} | {flags} | "
+        f"{legacy} | {description} |"
+    )
 
 
 def _type(annotation: Any) -> str:
@@ -87,10 +96,13 @@ def _default(info: FieldInfo) -> str:
 
 
 def _aliases() -> str:
-    lines = ["\n## Deprecated spellings\n",
-             "Accepted everywhere (files, flags, Python) with a `DeprecationWarning`; giving one "
-             "field under two spellings with different values is an error.\n",
-             "| old spelling | section | canonical field |", "|---|---|---|"]
+    lines = [
+        "\n## Deprecated spellings\n",
+        "Accepted everywhere (files, flags, Python) with a `DeprecationWarning`; giving one "
+        "field under two spellings with different values is an error.\n",
+        "| old spelling | section | canonical field |",
+        "|---|---|---|",
+    ]
     for section, table in SECTION_KEY_ALIASES.items():
         for old, (new, _) in table.items():
             lines.append(f"| `{old}` | {section} | `{new}` |")

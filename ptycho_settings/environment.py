@@ -62,7 +62,7 @@ def _target(variable: str, known: Mapping[str, str]) -> tuple[str | None, str]:
     """``known`` maps lower-case field names to field names."""
     if variable in ENV_SHORT_NAMES:
         return ENV_SHORT_NAMES[variable]
-    field = variable[len(PREFIX):].lower()
+    field = variable[len(PREFIX) :].lower()
     if field in known:
         return None, known[field]
     hints = closest_field_names(field)
@@ -70,6 +70,8 @@ def _target(variable: str, known: Mapping[str, str]) -> tuple[str | None, str]:
     deprecated = {old.lower(): (old, section) for old, section in alias_section("any").items()}
     if field in deprecated:
         old, section = deprecated[field]
-        hint = (f"; deprecated spellings are not read from the environment; use "
-                f"{env_name(deprecated_keys(section)[old])}")
+        hint = (
+            f"; deprecated spellings are not read from the environment; use "
+            f"{env_name(deprecated_keys(section)[old])}"
+        )
     raise SettingsError(f"{variable} is not a setting of ptycho{hint} (see `ptycho config schema`)")

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 class SettingsError(ValueError):
     """A setting that cannot be used: the message names the field, the value, what is allowed
-    and where the value came from, one line per problem."""
+    and where the value came from, one line per problem.
+    """
 
 
 def _display(value: Any) -> str:

@@ -34,8 +34,16 @@ Precision = Literal[
     "transformer-engine", "transformer-engine-float16",
 ]  # fmt: skip
 _SHORT_PRECISION = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed", "64": "64-true"}
-_BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "on": True,
-                  "false": False, "0": False, "no": False, "off": False}
+_BOOLEAN_WORDS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 _HALF_PRECISION = {"16-mixed", "16-true", "transformer-engine-float16"}
 Logger = Literal["csv", "tensorboard", "mlflow", "none"]
 

@@ -92,8 +92,10 @@ def sections_from_file(
     for key, value in data.items():
         if key in ("model", "execution", *RUN_SECTIONS):
             if not isinstance(value, Mapping):
-                raise SettingsError(f"{path.name}: `{key}` must be a section (an object/table "
-                                    f"of settings), not {type(value).__name__} {value!r:.40}")
+                raise SettingsError(
+                    f"{path.name}: `{key}` must be a section (an object/table "
+                    f"of settings), not {type(value).__name__} {value!r:.40}"
+                )
             if key in RUN_SECTIONS and key != mode:
                 continue
             _add_section(result, key, value, path=path, mode=mode)
@@ -102,7 +104,9 @@ def sections_from_file(
     return result
 
 
-def _add_section(result: Sectioned, section: str, values: Mapping, *, path: Path, mode: str) -> None:
+def _add_section(
+    result: Sectioned, section: str, values: Mapping, *, path: Path, mode: str
+) -> None:
     for key, value in values.items():
         where = f"{path.name}: {section}.{key}"
         if key == "model" and section in RUN_SECTIONS and isinstance(value, Mapping):
@@ -112,7 +116,9 @@ def _add_section(result: Sectioned, section: str, values: Mapping, *, path: Path
         _put(result, section, key, value, where, path, mode)
 
 
-def _add_flat(result: Sectioned, key: str, value: Any, *, where: str, path: Path, mode: str) -> None:
+def _add_flat(
+    result: Sectioned, key: str, value: Any, *, where: str, path: Path, mode: str
+) -> None:
     if key in FROM_LEGACY_KEY:
         key = FROM_LEGACY_KEY[key]
     if key in LEGACY_ONLY_KEYS:
@@ -123,7 +129,9 @@ def _add_flat(result: Sectioned, key: str, value: Any, *, where: str, path: Path
     result.setdefault(section, {})[key] = (value, where)
 
 
-def _put(result: Sectioned, section: str, key: str, value: Any, where: str, path: Path, mode: str) -> None:
+def _put(
+    result: Sectioned, section: str, key: str, value: Any, where: str, path: Path, mode: str
+) -> None:
     known = set(field_section(mode)) | set(alias_section(mode))
     section_of = field_section(mode).get(key) or alias_section(mode).get(key)
     if key in known and section_of != section and not _shared(section, key):
@@ -134,8 +142,8 @@ def _put(result: Sectioned, section: str, key: str, value: Any, where: str, path
 
 
 def _shared(section: str, key: str) -> bool:
-    from ptycho_settings.fields import SECTION_CLASSES
     from ptycho_settings.bridge import SECTION_KEY_ALIASES
+    from ptycho_settings.fields import SECTION_CLASSES
 
     return key in SECTION_CLASSES[section].model_fields or key in SECTION_KEY_ALIASES[section]
 

@@ -41,8 +41,10 @@ def add_settings_arguments(
     """Add ``--config`` and one flag per settings field of ``mode`` to ``parser``."""
     parser.set_defaults(**{FLAGS_DEST: {}})
     parser.add_argument(
-        "--config", metavar="FILE", help="JSON or TOML settings file (sections model, "
-        "training or inference, execution; flat upstream keys accepted)"
+        "--config",
+        metavar="FILE",
+        help="JSON or TOML settings file (sections model, "
+        "training or inference, execution; flat upstream keys accepted)",
     )
     for section_title in ("model", "training", "inference", "reconstruction", "execution"):
         names = [f for f, s in field_section(mode).items() if s == section_title]
@@ -52,8 +54,12 @@ def add_settings_arguments(
         for name in names:
             info = SECTION_CLASSES[section_title].model_fields[name]
             group.add_argument(
-                *flag_names(name), dest=name, action=_RecordFlag, default=argparse.SUPPRESS,
-                metavar=_metavar(info), help=_help(info),
+                *flag_names(name),
+                dest=name,
+                action=_RecordFlag,
+                default=argparse.SUPPRESS,
+                metavar=_metavar(info),
+                help=_help(info),
             )
     deprecated = parser.add_argument_group("deprecated spellings (each warns)")
     for old, section in alias_section(mode).items():
@@ -62,8 +68,12 @@ def add_settings_arguments(
         new = SECTION_KEY_ALIASES[section][old][0]
         extra: dict[str, Any] = {"nargs": "?", "const": "true"} if old == "disable_mlflow" else {}
         deprecated.add_argument(
-            *flag_names(old), dest=old, action=_RecordFlag, default=argparse.SUPPRESS,
-            help=f"use --{new.replace('_', '-')}", **extra,
+            *flag_names(old),
+            dest=old,
+            action=_RecordFlag,
+            default=argparse.SUPPRESS,
+            help=f"use --{new.replace('_', '-')}",
+            **extra,
         )
 
 

@@ -37,8 +37,11 @@ Layer = dict[str, dict[str, tuple[Any, str]]]  # section -> field -> (value, whe
 _SECTIONS = ("model", "training", "inference", "reconstruction", "execution")
 _RUN_SECTIONS = ("training", "inference", "reconstruction")
 # The data file each mode reads, from which N (and, where the mode has it, nphotons) is inferred.
-_DATA_FIELD = {"training": "train_data_file", "inference": "test_data_file",
-               "reconstruction": "data_file"}
+_DATA_FIELD = {
+    "training": "train_data_file",
+    "inference": "test_data_file",
+    "reconstruction": "data_file",
+}
 
 
 def create_training_config(
@@ -99,7 +102,8 @@ def create_reconstruction_config(
     check_files: bool = True,
 ) -> ResolvedSettings:
     """Resolve the settings of the iterative solver (``ptycho reconstruct``) from every source
-    (see :func:`create_training_config`)."""
+    (see :func:`create_training_config`).
+    """
     return _create("reconstruction", config_file, overrides, flags, environ, check_files)
 
 
@@ -219,7 +223,9 @@ def _take_inferred(values, provenance, section, field, inferred, detail) -> None
 
 def _check_paths(mode: Mode, values: dict, provenance: dict) -> None:
     """Check the input that ``_infer_from_data`` does not read: validation data or the bundle."""
-    field = {"training": "test_data_file", "inference": "model_path", "reconstruction": "init"}[mode]
+    field = {"training": "test_data_file", "inference": "model_path", "reconstruction": "init"}[
+        mode
+    ]
     path = values[mode].get(field)
     if path is None or (field == "init" and str(path) == "flat"):
         return

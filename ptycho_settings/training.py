@@ -122,7 +122,9 @@ class TrainingConfig(SamplingFields):
     @classmethod
     def _power_of_two(cls, value: int) -> int:
         if not is_power_of_two(value):
-            raise ValueError(f"batch_size must be a positive power of two (1, 2, 4, … 64), got {value}")
+            raise ValueError(
+                f"batch_size must be a positive power of two (1, 2, 4, … 64), got {value}"
+            )
         return value
 
     @model_validator(mode="after")

@@ -115,6 +115,8 @@ def check_name(name: object, what: str) -> str:
     if not isinstance(name, str):
         raise BundleError(f"{what} {name!r} is not a string")
     if name in ("", ".", "..") or "/" in name or "\0" in name:
-        raise BundleError(f"{what} {name!r} cannot be stored: names must be non-empty, not "
-                          "'.' or '..', and contain no '/' or NUL")
+        raise BundleError(
+            f"{what} {name!r} cannot be stored: names must be non-empty, not "
+            "'.' or '..', and contain no '/' or NUL"
+        )
     return name

@@ -28,8 +28,16 @@ from ptycho_engine.bundle import format as fmt
 from ptycho_engine.bundle.format import BundleError
 
 _NUMERIC_KINDS = frozenset("biufc")
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError,
-               NotImplementedError, struct.error, zlib.error, OSError)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    struct.error,
+    zlib.error,
+    OSError,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,8 +90,10 @@ def bundle_path(path: str | os.PathLike) -> Path:
             raise BundleError(f"{path} holds no model bundle: {fmt.BUNDLE_FILENAME} is missing")
         return candidate
     if not path.is_file():
-        raise BundleError(f"no model bundle at {path}: give a directory that holds "
-                          f"{fmt.BUNDLE_FILENAME} or the .zip itself")
+        raise BundleError(
+            f"no model bundle at {path}: give a directory that holds "
+            f"{fmt.BUNDLE_FILENAME} or the .zip itself"
+        )
     return path
 
 
@@ -121,22 +131,32 @@ def read_bundle(path: str | os.PathLike) -> BundleContents:
         weights, probe, scaling, extras = _read_model(members[fmt.MODEL], manifest["models"])
     except BundleError as error:
         raise BundleError(f"{source}: {error}") from None
-    return BundleContents(manifest=manifest, params=params, settings=settings, weights=weights,
-                          probe=probe, scaling=scaling, extras=extras, source=source)
+    return BundleContents(
+        manifest=manifest,
+        params=params,
+        settings=settings,
+        weights=weights,
+        probe=probe,
+        scaling=scaling,
+        extras=extras,
+        source=source,
+    )
 
 
 def _open_archive(source: Path) -> zipfile.ZipFile:
     size = source.stat().st_size
     if size > fmt.MAX_ARCHIVE_BYTES:
-        raise BundleError(f"the file is {size} bytes, more than any bundle can be "
-                          f"({fmt.MAX_ARCHIVE_BYTES} bytes)")
+        raise BundleError(
+            f"the file is {size} bytes, more than any bundle can be ({fmt.MAX_ARCHIVE_BYTES} bytes)"
+        )
     try:
         return zipfile.ZipFile(source)
     except OSError as error:
         raise BundleError(f"cannot be read: {error.strerror or error}") from None
     except _ZIP_ERRORS as error:
-        raise BundleError(f"not a valid zip archive (not a zip file, truncated or corrupt): "
-                          f"{error}") from None
+        raise BundleError(
+            f"not a valid zip archive (not a zip file, truncated or corrupt): {error}"
+        ) from None
 
 
 def _checked_listing(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -145,8 +165,10 @@ def _checked_listing(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     names = [info.filename for info in infos]
     unsafe = [name for name in names if _is_unsafe(name)]
     if unsafe:
-        raise BundleError(f"unsafe member names {unsafe} (absolute or parent-directory paths); "
-                          "refusing to read the archive")
+        raise BundleError(
+            f"unsafe member names {unsafe} (absolute or parent-directory paths); "
+            "refusing to read the archive"
+        )
     legacy = [name for name in names if name.lower().endswith(fmt.LEGACY_SUFFIXES)]
     if legacy:
         raise BundleError(
@@ -157,8 +179,9 @@ def _checked_listing(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
         )
     unexpected = sorted(set(names) - set(fmt.MEMBERS))
     if unexpected:
-        raise BundleError(f"unexpected members {unexpected}; a bundle holds exactly "
-                          f"{', '.join(fmt.MEMBERS)}")
+        raise BundleError(
+            f"unexpected members {unexpected}; a bundle holds exactly {', '.join(fmt.MEMBERS)}"
+        )
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         raise BundleError(f"members {duplicated} appear more than once")
@@ -173,8 +196,9 @@ def _checked_listing(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
 def _is_unsafe(name: str) -> bool:
     # Windows reads backslashes and drive letters as path syntax; zip names must not use them.
     parts = name.split("/")
-    return (name.startswith("/") or "\\" in name or ".." in parts
-            or (len(name) > 1 and name[1] == ":"))
+    return (
+        name.startswith("/") or "\\" in name or ".." in parts or (len(name) > 1 and name[1] == ":")
+    )
 
 
 def _check_declared_size(info: zipfile.ZipInfo) -> None:
@@ -182,12 +206,15 @@ def _check_declared_size(info: zipfile.ZipInfo) -> None:
     if info.flag_bits & 0x1:
         raise BundleError(f"{name} is encrypted")
     if info.file_size > limit:
-        raise BundleError(f"{name} declares {info.file_size} bytes uncompressed, over the "
-                          f"{limit}-byte limit")
+        raise BundleError(
+            f"{name} declares {info.file_size} bytes uncompressed, over the {limit}-byte limit"
+        )
     ratio = info.file_size / max(info.compress_size, 1)
     if info.file_size >= fmt.RATIO_CHECK_MIN_BYTES and ratio > fmt.MAX_COMPRESSION_RATIO:
-        raise BundleError(f"{name} expands {ratio:.0f}:1 ({info.compress_size} -> "
-                          f"{info.file_size} bytes); refusing a possible zip bomb")
+        raise BundleError(
+            f"{name} expands {ratio:.0f}:1 ({info.compress_size} -> "
+            f"{info.file_size} bytes); refusing a possible zip bomb"
+        )
 
 
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -216,22 +243,33 @@ def _json_object(data: bytes, member: str) -> dict:
 
 def _checked_manifest(manifest: dict) -> dict:
     if manifest.get("format") != fmt.FORMAT_NAME:
-        raise BundleError(f"not a PtychoPINN bundle: the manifest format is "
-                          f"{manifest.get('format')!r}, expected {fmt.FORMAT_NAME!r}")
+        raise BundleError(
+            f"not a PtychoPINN bundle: the manifest format is "
+            f"{manifest.get('format')!r}, expected {fmt.FORMAT_NAME!r}"
+        )
     version = manifest.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise BundleError(f"the manifest format_version {version!r} is not a positive integer")
     if version > fmt.FORMAT_VERSION:
-        raise BundleError(f"written by a newer version (format {version}); this installation "
-                          f"reads format {fmt.FORMAT_VERSION}; upgrade ptychopinn-lightning")
+        raise BundleError(
+            f"written by a newer version (format {version}); this installation "
+            f"reads format {fmt.FORMAT_VERSION}; upgrade ptychopinn-lightning"
+        )
     backend = manifest.get("backend")
     if backend != fmt.BACKEND:
-        reason = ("this distribution has no TensorFlow engine" if backend == "tensorflow"
-                  else f"this distribution reads only {fmt.BACKEND} bundles")
+        reason = (
+            "this distribution has no TensorFlow engine"
+            if backend == "tensorflow"
+            else f"this distribution reads only {fmt.BACKEND} bundles"
+        )
         raise BundleError(f"this bundle was written by the {backend} backend; {reason}")
     models = manifest.get("models")
-    if (not isinstance(models, list) or not models or len(set(models)) != len(models)
-            or not all(isinstance(model, str) for model in models)):
+    if (
+        not isinstance(models, list)
+        or not models
+        or len(set(models)) != len(models)
+        or not all(isinstance(model, str) for model in models)
+    ):
         raise BundleError(f"the manifest models {models!r} are not a list of distinct names")
     digests = manifest.get("sha256")
     if not isinstance(digests, dict) or set(digests) != set(fmt.HASHED_MEMBERS):
@@ -242,16 +280,23 @@ def _checked_manifest(manifest: dict) -> dict:
 def _check_digests(manifest: dict, members: dict[str, bytes]) -> None:
     for name, data in members.items():
         if hashlib.sha256(data).hexdigest() != manifest["sha256"][name]:
-            raise BundleError(f"{name} was modified after the bundle was written "
-                              "(its SHA-256 does not match the manifest)")
+            raise BundleError(
+                f"{name} was modified after the bundle was written "
+                "(its SHA-256 does not match the manifest)"
+            )
 
 
 def _checked_params(params: dict) -> dict:
     value = params.get("intensity_scale")
-    if (not isinstance(value, int | float) or isinstance(value, bool)
-            or not math.isfinite(value) or value <= 0):
-        raise BundleError(f"{fmt.PARAMS}: intensity_scale {value!r} is not a finite positive "
-                          "number")
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise BundleError(
+            f"{fmt.PARAMS}: intensity_scale {value!r} is not a finite positive number"
+        )
     if "_version" not in params:
         raise BundleError(f"{fmt.PARAMS} has no _version")
     return params
@@ -277,21 +322,32 @@ def _read_model(data: bytes, models: list[str]) -> tuple[dict, np.ndarray, dict,
                 raise BundleError(f"{fmt.MODEL} holds unexpected entries {unknown}")
             stored = _child(h5, fmt.WEIGHTS_GROUP, h5py.Group)
             if sorted(stored) != sorted(models):
-                raise BundleError(f"{fmt.MODEL} holds weights for {sorted(stored)} but the "
-                                  f"manifest lists {models}")
+                raise BundleError(
+                    f"{fmt.MODEL} holds weights for {sorted(stored)} but the "
+                    f"manifest lists {models}"
+                )
             weights = {m: _arrays(_child(stored, m, h5py.Group), budget) for m in models}
             probe = _array(_child(h5, fmt.PROBE_DATASET, h5py.Dataset), budget)
-            scaling = {name: _scalar(array, name) for name, array in
-                       _arrays(_child(h5, fmt.SCALING_GROUP, h5py.Group), budget).items()}
-            extras = (_arrays(_child(h5, fmt.EXTRAS_GROUP, h5py.Group), budget)
-                      if fmt.EXTRAS_GROUP in h5 else {})
+            scaling = {
+                name: _scalar(array, name)
+                for name, array in _arrays(
+                    _child(h5, fmt.SCALING_GROUP, h5py.Group), budget
+                ).items()
+            }
+            extras = (
+                _arrays(_child(h5, fmt.EXTRAS_GROUP, h5py.Group), budget)
+                if fmt.EXTRAS_GROUP in h5
+                else {}
+            )
     # h5py reports damaged or exotic structures with any of these; our own checks raise
     # BundleError, which passes through.
     except (OSError, RuntimeError, ValueError, TypeError, KeyError) as error:
         raise BundleError(f"{fmt.MODEL} is corrupt or not in the bundle layout: {error}") from None
     if probe.dtype.kind != "c" or probe.ndim != 3 or probe.shape[1] != probe.shape[2]:
-        raise BundleError(f"{fmt.MODEL}: probe must be complex with shape (P, N, N); got "
-                          f"{probe.dtype} {probe.shape}")
+        raise BundleError(
+            f"{fmt.MODEL}: probe must be complex with shape (P, N, N); got "
+            f"{probe.dtype} {probe.shape}"
+        )
     return weights, probe.astype(np.complex64, copy=False), scaling, extras
 
 
@@ -300,8 +356,10 @@ def _child(group: h5py.Group, name: str, kind: type) -> h5py.Group | h5py.Datase
     link = group.get(name, getlink=True)
     if not isinstance(link, h5py.HardLink):
         kind_found = "nothing" if link is None else type(link).__name__
-        raise BundleError(f"{fmt.MODEL}: {group.name.rstrip('/')}/{name} must be a "
-                          f"{kind.__name__.lower()} stored in the file; found {kind_found}")
+        raise BundleError(
+            f"{fmt.MODEL}: {group.name.rstrip('/')}/{name} must be a "
+            f"{kind.__name__.lower()} stored in the file; found {kind_found}"
+        )
     item = group[name]
     if not isinstance(item, kind):
         raise BundleError(f"{fmt.MODEL}: {item.name} must be a {kind.__name__.lower()}")
@@ -324,13 +382,16 @@ def _array(dataset: h5py.Dataset, budget: list[int]) -> np.ndarray:
         raise BundleError(f"{where} refers to data outside the bundle")
     budget[0] -= dataset.size * dataset.dtype.itemsize
     if budget[0] < 0:
-        raise BundleError(f"{where}: the datasets hold more bytes than the file; compressed "
-                          "or unallocated datasets are not read")
+        raise BundleError(
+            f"{where}: the datasets hold more bytes than the file; compressed "
+            "or unallocated datasets are not read"
+        )
     return np.asarray(dataset[()])
 
 
 def _scalar(array: np.ndarray, name: str) -> float:
     if array.shape != () or array.dtype.kind not in "iuf":
-        raise BundleError(f"{fmt.MODEL}: scaling/{name} must be a real scalar; got "
-                          f"{array.dtype} {array.shape}")
+        raise BundleError(
+            f"{fmt.MODEL}: scaling/{name} must be a real scalar; got {array.dtype} {array.shape}"
+        )
     return float(array)

@@ -108,8 +108,10 @@ def _serialise(weights, probe, scaling, params, settings, extras) -> dict[str, b
     members = {fmt.MANIFEST: _json_bytes(manifest, fmt.MANIFEST), **members}
     for name, data in members.items():
         if len(data) > fmt.MAX_MEMBER_BYTES[name]:
-            raise BundleError(f"{name} would be {len(data)} bytes, over the "
-                              f"{fmt.MAX_MEMBER_BYTES[name]}-byte limit readers accept")
+            raise BundleError(
+                f"{name} would be {len(data)} bytes, over the "
+                f"{fmt.MAX_MEMBER_BYTES[name]}-byte limit readers accept"
+            )
     return members
 
 
@@ -117,8 +119,10 @@ def _make_parent(target: Path, given: str | os.PathLike) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise BundleError(f"cannot create the directory {target.parent}: a file is in the way; "
-                          "give a directory or a path ending in .zip") from None
+        raise BundleError(
+            f"cannot create the directory {target.parent}: a file is in the way; "
+            "give a directory or a path ending in .zip"
+        ) from None
 
 
 def _write_zip(path: Path, members: Mapping[str, bytes]) -> None:
@@ -163,10 +167,16 @@ def _package_version() -> str:
 def _legacy_params(params: Mapping) -> dict:
     params = _json_object(params, "params")
     value = params.get("intensity_scale")
-    if (not isinstance(value, numbers.Real) or isinstance(value, bool)
-            or not math.isfinite(value) or value <= 0):
-        raise BundleError(f"params['intensity_scale'] must be a finite positive number; got "
-                          f"{value!r}. Inference cannot rescale its output without it")
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise BundleError(
+            f"params['intensity_scale'] must be a finite positive number; got "
+            f"{value!r}. Inference cannot rescale its output without it"
+        )
     params["intensity_scale"] = float(value)
     params.setdefault("_version", fmt.LEGACY_PARAMS_VERSION)
     return params
@@ -247,16 +257,20 @@ def _numeric(value: object, where: str) -> tuple[np.ndarray, str | None]:
         try:
             array = tensor.numpy()
         except (TypeError, RuntimeError):
-            raise BundleError(f"{where} has dtype {value.dtype}, which cannot be stored; "
-                              "convert it to float32") from None
+            raise BundleError(
+                f"{where} has dtype {value.dtype}, which cannot be stored; convert it to float32"
+            ) from None
     elif isinstance(value, np.ndarray | np.generic | list | tuple | numbers.Number):
         array = np.asarray(value)
     else:
-        raise BundleError(f"{where} is a {type(value).__name__}; only tensors and numeric "
-                          "arrays can be stored")
+        raise BundleError(
+            f"{where} is a {type(value).__name__}; only tensors and numeric arrays can be stored"
+        )
     if array.dtype.kind not in _NUMERIC_KINDS:
-        raise BundleError(f"{where} has dtype {array.dtype}; only bool, integer, float and "
-                          "complex arrays can be stored")
+        raise BundleError(
+            f"{where} has dtype {array.dtype}; only bool, integer, float and "
+            "complex arrays can be stored"
+        )
     return array, torch_dtype
 
 

@@ -111,25 +111,33 @@ def _take_from_products(
         product = read[str(probe_from)]
         probe = product.probe_modes  # (P, H, W)
         if probe.shape[-2:] != (data.N, data.N):
-            raise DataError(f"{probe_from}: the probe is {probe.shape[-1]}x{probe.shape[-2]} "
-                            f"but the patterns of {data.source} are {data.N}x{data.N}")
+            raise DataError(
+                f"{probe_from}: the probe is {probe.shape[-1]}x{probe.shape[-2]} "
+                f"but the patterns of {data.source} are {data.N}x{data.N}"
+            )
         changes["probe"] = probe
-        metadata.update(_beam_metadata(product, product.probe_pixel_width_m,
-                                       product.probe_pixel_height_m))
+        metadata.update(
+            _beam_metadata(product, product.probe_pixel_width_m, product.probe_pixel_height_m)
+        )
         steps.append(f"probe: {probe.shape[0]} mode(s) taken from {probe_from}")
     if positions_from is not None:
         product = read[str(positions_from)]
         xy = product.positions_px()  # (M, 2)
         if len(xy) != data.n_positions:
-            raise DataError(f"{positions_from}: holds {len(xy)} positions but {data.source} has "
-                            f"{data.n_positions} patterns; they must pair one to one, in order")
+            raise DataError(
+                f"{positions_from}: holds {len(xy)} positions but {data.source} has "
+                f"{data.n_positions} patterns; they must pair one to one, in order"
+            )
         x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
         changes.update(xcoords=x, ycoords=y, xcoords_start=x.copy(), ycoords_start=y.copy())
-        metadata.update(_beam_metadata(product, product.object_pixel_width_m,
-                                       product.object_pixel_height_m))
-        steps.append(f"positions: {len(xy)} taken from {positions_from}, converted from metres "
-                     f"to pixels of its object (pixel {product.object_pixel_width_m:.4g} m); "
-                     "xcoords_start/ycoords_start set to them")
+        metadata.update(
+            _beam_metadata(product, product.object_pixel_width_m, product.object_pixel_height_m)
+        )
+        steps.append(
+            f"positions: {len(xy)} taken from {positions_from}, converted from metres "
+            f"to pixels of its object (pixel {product.object_pixel_width_m:.4g} m); "
+            "xcoords_start/ycoords_start set to them"
+        )
         if data.object is not None:
             steps.append("objectGuess kept: it must share the pixel frame of the product's object")
     return replace(data, metadata=metadata, **changes), steps
@@ -139,9 +147,11 @@ def _beam_metadata(product, width_m: float, height_m: float) -> dict:
     # A pixel size the product itself only assumed (see ptycho_engine.ptychodus.export) is
     # not passed on as if it were known.
     assumed = product.pixel_size_source.startswith("assumed")
-    known = {"pixel_width_m": 0.0 if assumed else width_m,
-             "pixel_height_m": 0.0 if assumed else height_m,
-             "photon_energy_eV": product.probe_energy_ev,
-             "detector_object_distance_m": product.detector_object_distance_m,
-             "exposure_time_s": product.exposure_time_s}
+    known = {
+        "pixel_width_m": 0.0 if assumed else width_m,
+        "pixel_height_m": 0.0 if assumed else height_m,
+        "photon_energy_eV": product.probe_energy_ev,
+        "detector_object_distance_m": product.detector_object_distance_m,
+        "exposure_time_s": product.exposure_time_s,
+    }
     return {key: value for key, value in known.items() if value}  # 0 means unknown

@@ -92,12 +92,18 @@ def group_scan(
     kept = subsample_positions(data.n_positions, n_subsample, seed)  # (M',)
     all_xy = data.positions_xy  # (M, 2); a property that stacks x and y on every call
     if cover and n_groups is None:
-        local = covering_groups(all_xy[kept], gridsize=gridsize, neighbor_count=neighbor_count,
-                                seed=seed)  # (B, C) into kept
+        local = covering_groups(
+            all_xy[kept], gridsize=gridsize, neighbor_count=neighbor_count, seed=seed
+        )  # (B, C) into kept
     else:
         local = group_positions(
-            all_xy[kept], gridsize=gridsize, neighbor_count=neighbor_count, n_groups=n_groups,
-            seed=seed, sequential=sequential, enable_oversampling=enable_oversampling,
+            all_xy[kept],
+            gridsize=gridsize,
+            neighbor_count=neighbor_count,
+            n_groups=n_groups,
+            seed=seed,
+            sequential=sequential,
+            enable_oversampling=enable_oversampling,
             neighbor_pool_size=neighbor_pool_size,
         )  # (B, C) into kept
     indices = kept[local]  # (B, C) into the scan

@@ -135,8 +135,9 @@ def group_positions(
     return np.concatenate([seeds[:, np.newaxis], members], axis=1)
 
 
-def covering_groups(xy: np.ndarray, *, gridsize: int, neighbor_count: int,
-                    seed: int | None = None) -> np.ndarray:
+def covering_groups(
+    xy: np.ndarray, *, gridsize: int, neighbor_count: int, seed: int | None = None
+) -> np.ndarray:
     """Groups that together hold every position at least once, as few as the rule allows.
 
     Groups follow the rule of :func:`group_positions` (a seed and C − 1 of its K nearest

@@ -37,8 +37,9 @@ _CHUNK = 256  # positions per batch of patch extraction, far field and Poisson d
 def _load_complex(path: str, key: str, what: str, kinds: tuple[str, ...]) -> np.ndarray:
     """Read a complex array from an .npz (``key``) or a .npy file, never unpickling."""
     if not Path(path).is_file():
-        raise DataError(f"{what} {path!r} is neither a kind ({', '.join(kinds)}) nor an "
-                        "existing .npz/.npy file")
+        raise DataError(
+            f"{what} {path!r} is neither a kind ({', '.join(kinds)}) nor an existing .npz/.npy file"
+        )
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):
@@ -46,8 +47,9 @@ def _load_complex(path: str, key: str, what: str, kinds: tuple[str, ...]) -> np.
                 loaded = loaded[key]
         array = np.asarray(loaded)
     except (KeyError, ValueError, OSError) as error:
-        raise DataError(f"cannot read {what} from {path!r} (expected key {key!r} or a .npy "
-                        f"array): {error}") from error
+        raise DataError(
+            f"cannot read {what} from {path!r} (expected key {key!r} or a .npy array): {error}"
+        ) from error
     if not np.iscomplexobj(array):
         raise DataError(f"{what} in {path!r} is {array.dtype}, expected a complex array")
     return array.astype(np.complex128)
@@ -57,14 +59,18 @@ def _object(source: str, size: int | None, min_size: int, rng: np.random.Generat
     if source in synth.OBJECT_KINDS:
         size = min_size if size is None else size
         if size < min_size:
-            raise EngineError(f"an object of {size} px cannot hold the scan (needs >= "
-                              f"{min_size} px); raise --object-size or lower --n-positions or "
-                              "--step")
+            raise EngineError(
+                f"an object of {size} px cannot hold the scan (needs >= "
+                f"{min_size} px); raise --object-size or lower --n-positions or "
+                "--step"
+            )
         return synth.complex_object(source, size, rng)
     obj = _load_complex(source, "objectGuess", "object", synth.OBJECT_KINDS)
     if obj.ndim != 2 or min(obj.shape) < min_size:
-        raise DataError(f"object {obj.shape} in {source!r} is too small for the scan (needs a "
-                        f"2-D array >= {min_size} px each way); lower --n-positions or --step")
+        raise DataError(
+            f"object {obj.shape} in {source!r} is too small for the scan (needs a "
+            f"2-D array >= {min_size} px each way); lower --n-positions or --step"
+        )
     return obj
 
 
@@ -74,8 +80,10 @@ def _probe(source: str, n: int) -> np.ndarray:
     probe = _load_complex(source, "probeGuess", "probe", synth.PROBE_KINDS)
     probe = probe[None] if probe.ndim == 2 else probe  # (P, N, N)
     if probe.ndim != 3 or probe.shape[-2:] != (n, n):
-        raise DataError(f"probe {probe.shape} in {source!r} does not match N={n}; expected "
-                        f"({n}, {n}) or (P, {n}, {n})")
+        raise DataError(
+            f"probe {probe.shape} in {source!r} does not match N={n}; expected "
+            f"({n}, {n}) or (P, {n}, {n})"
+        )
     return probe
 
 
@@ -126,8 +134,10 @@ def simulate(
     if n < MIN_N or n % 2:
         raise EngineError(f"N={n} is not supported; use an even N >= {MIN_N}")
     if n_positions < 1 or not nphotons > 0 or (step_px is not None and not step_px > 0):
-        raise EngineError(f"need n_positions >= 1, nphotons > 0 and step > 0; got "
-                          f"{n_positions}, {nphotons}, {step_px}")
+        raise EngineError(
+            f"need n_positions >= 1, nphotons > 0 and step > 0; got "
+            f"{n_positions}, {nphotons}, {step_px}"
+        )
     if scan not in synth.SCAN_KINDS:
         raise EngineError(f"unknown scan {scan!r}; use one of {', '.join(synth.SCAN_KINDS)}")
     rng = np.random.default_rng(seed)
@@ -142,10 +152,18 @@ def simulate(
     intensity = _expected_intensity(obj, probe, xy)  # (M, N, N)
     s2 = nphotons / intensity.sum(axis=(1, 2), dtype=np.float64).mean()  # mean total = nphotons
     metadata = {
-        "generator": "ptycho simulate", "seed": seed, "nphotons": float(nphotons), "N": n,
-        "n_positions": n_positions, "object": object_source, "probe": probe_source,
-        "scan": scan, "step_px": step, "probe_diameter_px": round(diameter, 3),
-        "overlap": round(max(0.0, 1 - step / diameter), 3), "object_shape": list(obj.shape),
+        "generator": "ptycho simulate",
+        "seed": seed,
+        "nphotons": float(nphotons),
+        "N": n,
+        "n_positions": n_positions,
+        "object": object_source,
+        "probe": probe_source,
+        "scan": scan,
+        "step_px": step,
+        "probe_diameter_px": round(diameter, 3),
+        "overlap": round(max(0.0, 1 - step / diameter), 3),
+        "object_shape": list(obj.shape),
         "probe_units": "sqrt(counts): |far_field(probeGuess * objectGuess patch)|**2 = counts",
     }
     probe = probe * math.sqrt(s2)
@@ -180,15 +198,18 @@ def split_by_x(data: dict[str, np.ndarray], test_fraction: float):
         Positions in neither part.
     """
     if not 0 < test_fraction < 1:
-        raise EngineError(f"--test-fraction must be between 0 and 1 (exclusive), got "
-                          f"{test_fraction}")
+        raise EngineError(
+            f"--test-fraction must be between 0 and 1 (exclusive), got {test_fraction}"
+        )
     n = data["diff3d"].shape[-1]
     first = np.floor(data["xcoords"]).astype(int) - n // 2  # first column each patch reads
     cut = _best_cut(np.sort(first), n, test_fraction)
     parts = {"train": first + n < cut, "test": first >= cut}
     if not all(keep.any() for keep in parts.values()):
-        raise EngineError(f"--test-fraction {test_fraction} leaves an empty train or test part; "
-                          "use more positions or a fraction nearer 0.5")
+        raise EngineError(
+            f"--test-fraction {test_fraction} leaves an empty train or test part; "
+            "use more positions or a fraction nearer 0.5"
+        )
     out = []
     for name, keep in parts.items():
         metadata = json.loads(str(data["_metadata"]))
@@ -204,8 +225,9 @@ def _best_cut(first_sorted: np.ndarray, n: int, test_fraction: float) -> int:
     """The cut column whose kept test share is nearest ``test_fraction`` (see split_by_x)."""
     cuts = np.arange(first_sorted[0] + n + 1, first_sorted[-1] + 1)  # both parts can be non-empty
     if len(cuts) == 0:
-        raise EngineError("the scan is narrower than two patches; it cannot be split into "
-                          "disjoint parts")
+        raise EngineError(
+            "the scan is narrower than two patches; it cannot be split into disjoint parts"
+        )
     n_train = np.searchsorted(first_sorted, cuts - n, side="left")  # first + n < cut
     n_test = len(first_sorted) - np.searchsorted(first_sorted, cuts, side="left")  # first >= cut
     share = n_test / np.maximum(n_train + n_test, 1)

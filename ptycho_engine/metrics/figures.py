@@ -86,8 +86,14 @@ def _draw(figure, rows: list[list[Panel]]) -> None:
     grid = figure.subplots(len(rows), len(rows[0]), squeeze=False)
     for axes_row, panel_row in zip(grid, rows, strict=True):
         for axes, panel in zip(axes_row, panel_row, strict=True):
-            shown = axes.imshow(panel.image, cmap=panel.cmap, vmin=panel.vmin, vmax=panel.vmax,
-                                extent=panel.extent, origin="upper")
+            shown = axes.imshow(
+                panel.image,
+                cmap=panel.cmap,
+                vmin=panel.vmin,
+                vmax=panel.vmax,
+                extent=panel.extent,
+                origin="upper",
+            )
             axes.set_title(panel.title)
             axes.set_xlabel("x (px)")
             axes.set_ylabel("y (px)")
@@ -137,11 +143,13 @@ def comparison_panels(result: EvaluationResult) -> list[list[Panel]]:
         difference = shown - reference
         bound = float(np.abs(difference).max()) or 1.0
         title = f"difference (SSIM {scores.ssim:.3f}, MAE {scores.mae:.3g})"
-        rows.append([
-            Panel(shown, f"reconstruction {name}", cmap, low, high, unit, extent),
-            Panel(reference, f"truth {name}", cmap, low, high, unit, extent),
-            Panel(difference, title, _DIFFERENCE_CMAP, -bound, bound, unit, extent),
-        ])
+        rows.append(
+            [
+                Panel(shown, f"reconstruction {name}", cmap, low, high, unit, extent),
+                Panel(reference, f"truth {name}", cmap, low, high, unit, extent),
+                Panel(difference, title, _DIFFERENCE_CMAP, -bound, bound, unit, extent),
+            ]
+        )
     return rows
 
 
@@ -256,8 +264,11 @@ def frc_figure(result: EvaluationResult, *, dpi: float = 100):
     """Return the FRC figure: curve, 1/7 line, half-bit curve and crossings (7 × 5 in)."""
     figure = _new_figure((7, 5), dpi)
     axes = figure.subplots()
-    styles = {"FRC": {"color": "black"}, "1/7": {"color": "tab:blue", "linestyle": "--"},
-              "half-bit": {"color": "C1", "linestyle": ":"}}
+    styles = {
+        "FRC": {"color": "black"},
+        "1/7": {"color": "tab:blue", "linestyle": "--"},
+        "half-bit": {"color": "C1", "linestyle": ":"},
+    }
     curves = frc_curves(result)
     for name, (frequencies, values) in curves.items():
         axes.plot(frequencies, values, label=name, **styles[name])

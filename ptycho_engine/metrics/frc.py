@@ -99,9 +99,11 @@ def _tukey(m: int, alpha: float) -> np.ndarray:
     n = np.arange(m)
     width = int(np.floor(alpha * (m - 1) / 2.0))
     window = np.ones(m)
-    rising, falling = n[: width + 1], n[m - width - 1:]
+    rising, falling = n[: width + 1], n[m - width - 1 :]
     window[: width + 1] = 0.5 * (1 + np.cos(np.pi * (-1 + 2.0 * rising / alpha / (m - 1))))
-    window[m - width - 1:] = 0.5 * (1 + np.cos(np.pi * (-2.0 / alpha + 1 + 2.0 * falling / alpha / (m - 1))))
+    window[m - width - 1 :] = 0.5 * (
+        1 + np.cos(np.pi * (-2.0 / alpha + 1 + 2.0 * falling / alpha / (m - 1)))
+    )
     return window
 
 

@@ -106,14 +106,21 @@ def _norm(kind: str, channels: int) -> list[nn.Module]:
 
 
 def _single_conv(channels_in: int, channels_out: int, norm: str = "none") -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(channels_in, channels_out, 3, padding=1), *_norm(norm, channels_out),
-                         nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(channels_in, channels_out, 3, padding=1),
+        *_norm(norm, channels_out),
+        nn.ReLU(inplace=True),
+    )
 
 
 def _double_conv(channels_in: int, channels_out: int, norm: str = "none") -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(channels_in, channels_out, 3, padding=1), *_norm(norm, channels_out), nn.ReLU(inplace=True),
-        nn.Conv2d(channels_out, channels_out, 3, padding=1), *_norm(norm, channels_out), nn.ReLU(inplace=True),
+        nn.Conv2d(channels_in, channels_out, 3, padding=1),
+        *_norm(norm, channels_out),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(channels_out, channels_out, 3, padding=1),
+        *_norm(norm, channels_out),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -146,11 +153,22 @@ class _Multiplier(nn.Module):
 class _Decoder(nn.Module):
     """Up-sampling path from the bottleneck to N/2 (or N), then the output heads: one image of
     ``channels_out`` channels per activation in ``activations`` (amplitude and phase when the
-    decoder is shared), all computed from the same features."""
+    decoder is shared), all computed from the same features.
+    """
 
-    def __init__(self, widths: list[int], channels_out: int, *, n: int, pad_object: bool,
-                 probe_big: bool, activations: tuple, norm: str = "none", skip_channels: int = 0,
-                 single_conv: bool = False) -> None:
+    def __init__(
+        self,
+        widths: list[int],
+        channels_out: int,
+        *,
+        n: int,
+        pad_object: bool,
+        probe_big: bool,
+        activations: tuple,
+        norm: str = "none",
+        skip_channels: int = 0,
+        single_conv: bool = False,
+    ) -> None:
         super().__init__()
         convs = _single_conv if single_conv else _double_conv
         stages = [convs(a, b, norm) for a, b in zip(widths[:-1], widths[1:], strict=True)]
@@ -165,11 +183,12 @@ class _Decoder(nn.Module):
             # size (pixel shuffle), a superset of a 3 × 3 convolution of the up-sampled
             # features, which cost more than a sixth of the generator's prediction (up-sampling
             # wide features and convolving them at N, for two output channels)
-            self.border_features = nn.Sequential(nn.Conv2d(last, last, 3, padding=1), *_norm(norm, last),
-                                                 nn.ReLU(inplace=True))
+            self.border_features = nn.Sequential(
+                nn.Conv2d(last, last, 3, padding=1), *_norm(norm, last), nn.ReLU(inplace=True)
+            )
             self.border_head = nn.Conv2d(last, 4 * heads_out, 3, padding=1)
             ring = torch.ones(n, n)
-            ring[n // 4: n // 4 + n // 2, n // 4: n // 4 + n // 2] = 0
+            ring[n // 4 : n // 4 + n // 2, n // 4 : n // 4 + n // 2] = 0
             self.register_buffer("border_mask", ring, persistent=False)  # 1 outside the centre
         elif not pad_object:
             self.full = _double_conv(last, last, norm)
@@ -180,7 +199,8 @@ class _Decoder(nn.Module):
 
     def forward(self, features: Tensor, skip: Tensor | None = None) -> list[Tensor]:
         """``skip`` (B, S, h, h): images at the head's resolution (N/2 with pad_object, else N).
-        Returns one (B, C_out, N, N) image per activation."""
+        Returns one (B, C_out, N, N) image per activation.
+        """
         x = features
         for stage in self.stages:
             x = stage(F.interpolate(x, scale_factor=2, mode="nearest"))  # (B, w, 2h, 2h)
@@ -191,11 +211,16 @@ class _Decoder(nn.Module):
         half = x.shape[-1]
         head_in = x if skip is None else torch.cat([x, skip], dim=1)  # (B, w + S, N/2, N/2)
         centres = self._activate(self.centre_head(head_in))  # each (B, C_out, N/2, N/2)
-        outputs = [F.pad(centre, (half // 2, half // 2, half // 2, half // 2)) for centre in centres]
+        outputs = [
+            F.pad(centre, (half // 2, half // 2, half // 2, half // 2)) for centre in centres
+        ]
         if self.probe_big:
             head = F.pixel_shuffle(self.border_head(self.border_features(x)), 2)  # (B, heads, N, N)
             borders = self._activate(head)
-            outputs = [out + border * self.border_mask for out, border in zip(outputs, borders, strict=True)]
+            outputs = [
+                out + border * self.border_mask
+                for out, border in zip(outputs, borders, strict=True)
+            ]
         return outputs
 
 
@@ -209,11 +234,25 @@ class CnnGenerator(nn.Module):
     ``arg E + π·tanh(h)``, from zero-initialised heads.
     """
 
-    def __init__(self, *, n: int, channels: int, n_filters_scale: int = 2, object_big: bool = True,
-                 probe_big: bool = True, pad_object: bool = True, amp_activation: str = "sigmoid",
-                 norm: str = "none", probe: Tensor | None = None, estimate_skip: bool = False,
-                 estimate_iterations: int = 0, residual: bool = False, shared_decoder: bool = False,
-                 single_conv_levels: int = 0, single_conv_decoder: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        n: int,
+        channels: int,
+        n_filters_scale: int = 2,
+        object_big: bool = True,
+        probe_big: bool = True,
+        pad_object: bool = True,
+        amp_activation: str = "sigmoid",
+        norm: str = "none",
+        probe: Tensor | None = None,
+        estimate_skip: bool = False,
+        estimate_iterations: int = 0,
+        residual: bool = False,
+        shared_decoder: bool = False,
+        single_conv_levels: int = 0,
+        single_conv_decoder: bool = False,
+    ) -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -230,8 +269,9 @@ class CnnGenerator(nn.Module):
             encoder += [convs(previous, width, norm), nn.MaxPool2d(2)]
             previous = width
         self.encoder = nn.Sequential(*encoder)
-        decoder_widths = [128 * f] + [max(32 * f, 128 * f // 2 ** max(0, i - (levels - 3)))
-                                     for i in range(1, levels)]
+        decoder_widths = [128 * f] + [
+            max(32 * f, 128 * f // 2 ** max(0, i - (levels - 3))) for i in range(1, levels)
+        ]
         channels_out = channels if object_big else 1
         # residual: only where each output patch has its own estimate (one per pattern)
         self.residual = residual and probe is not None and channels_out == channels
@@ -240,21 +280,36 @@ class CnnGenerator(nn.Module):
             # stored with the weights: a bundle of a generator that predicted the object outright
             # (same layers, other meaning) lacks it and is refused instead of loaded
             self.register_buffer("refines_estimate", torch.tensor(True))
-            amplitude_activation = _Multiplier(amplitude_activation, RESIDUAL_OFFSET[amp_activation])
+            amplitude_activation = _Multiplier(
+                amplitude_activation, RESIDUAL_OFFSET[amp_activation]
+            )
         # estimate_skip: the estimate also reaches the output heads directly, at
         # their resolution, so fine detail need not pass the N/8 bottleneck
         self.estimate_skip = estimate_skip and probe is not None
         self.pad_object = pad_object
-        options = dict(n=n, pad_object=pad_object, probe_big=probe_big, norm=norm,
-                       skip_channels=2 * channels if self.estimate_skip else 0,
-                       single_conv=single_conv_decoder)
+        options = dict(
+            n=n,
+            pad_object=pad_object,
+            probe_big=probe_big,
+            norm=norm,
+            skip_channels=2 * channels if self.estimate_skip else 0,
+            single_conv=single_conv_decoder,
+        )
         self.shared_decoder = shared_decoder
         if shared_decoder:
-            self.decoder = _Decoder(decoder_widths, channels_out,
-                                    activations=(amplitude_activation, _bounded_phase), **options)
+            self.decoder = _Decoder(
+                decoder_widths,
+                channels_out,
+                activations=(amplitude_activation, _bounded_phase),
+                **options,
+            )
         else:
-            self.amplitude = _Decoder(decoder_widths, channels_out, activations=(amplitude_activation,), **options)
-            self.phase = _Decoder(decoder_widths, channels_out, activations=(_bounded_phase,), **options)
+            self.amplitude = _Decoder(
+                decoder_widths, channels_out, activations=(amplitude_activation,), **options
+            )
+            self.phase = _Decoder(
+                decoder_widths, channels_out, activations=(_bounded_phase,), **options
+            )
 
         self.apply(_he_init)
         for head in self._heads():
@@ -280,15 +335,25 @@ class CnnGenerator(nn.Module):
     @classmethod
     def from_config(cls, model: ModelConfig, probe: Tensor | None = None) -> CnnGenerator:
         """Build the generator described by a :class:`~ptycho_settings.ModelConfig`; with
-        ``probe`` (the normalised probe), it refines each pattern's own object estimate."""
-        return cls(n=model.N, channels=model.C, n_filters_scale=model.n_filters_scale,
-                   object_big=model.object_big, probe_big=model.probe_big,
-                   pad_object=model.pad_object, amp_activation=model.amp_activation,
-                   norm=DEFAULT_NORM, probe=probe, estimate_skip=DEFAULT_ESTIMATE_SKIP,
-                   estimate_iterations=model.estimate_iterations, residual=DEFAULT_RESIDUAL,
-                   shared_decoder=DEFAULT_SHARED_DECODER,
-                   single_conv_levels=DEFAULT_SINGLE_CONV_LEVELS,
-                   single_conv_decoder=DEFAULT_SINGLE_CONV_DECODER)
+        ``probe`` (the normalised probe), it refines each pattern's own object estimate.
+        """
+        return cls(
+            n=model.N,
+            channels=model.C,
+            n_filters_scale=model.n_filters_scale,
+            object_big=model.object_big,
+            probe_big=model.probe_big,
+            pad_object=model.pad_object,
+            amp_activation=model.amp_activation,
+            norm=DEFAULT_NORM,
+            probe=probe,
+            estimate_skip=DEFAULT_ESTIMATE_SKIP,
+            estimate_iterations=model.estimate_iterations,
+            residual=DEFAULT_RESIDUAL,
+            shared_decoder=DEFAULT_SHARED_DECODER,
+            single_conv_levels=DEFAULT_SINGLE_CONV_LEVELS,
+            single_conv_decoder=DEFAULT_SINGLE_CONV_DECODER,
+        )
 
     def forward(self, diffraction: Tensor, estimate: Tensor | None = None) -> Tensor:
         """Return complex patches ``A·exp(iφ)`` of shape (B, C_out, N, N).
@@ -306,10 +371,16 @@ class CnnGenerator(nn.Module):
             x = torch.cat([diffraction, parts], dim=1)  # (B, 3C, N, N)
             if self.estimate_skip:
                 n = parts.shape[-1]
-                skip = parts[..., n // 4: n // 4 + n // 2, n // 4: n // 4 + n // 2] if self.pad_object else parts
+                skip = (
+                    parts[..., n // 4 : n // 4 + n // 2, n // 4 : n // 4 + n // 2]
+                    if self.pad_object
+                    else parts
+                )
         features = self.encoder(x)  # (B, 128f, N/8, N/8)
         # amplitude then phase, each (B, C_out, N, N), from one decoder or two
-        amplitude, phase = (out.float() for decoder in self.decoders() for out in decoder(features, skip))
+        amplitude, phase = (
+            out.float() for decoder in self.decoders() for out in decoder(features, skip)
+        )
         if self.residual:
             amplitude = amplitude * estimate.abs()  # |E|·m
             # arg E carries no gradient (E's only gradient is a positive scale), and angle's

@@ -66,18 +66,25 @@ class PatternEstimate(nn.Module):
     def set_probe(self, probe: Tensor) -> None:
         """(Re)build the buffers from ``probe`` (P, N, N) or (N, N), on its device. A model
         whose probe is trained keeps estimating with the probe it was built with; this restores
-        that one after its weights are loaded (``ptycho_engine.pinn.Pinn``)."""
+        that one after its weights are loaded (``ptycho_engine.pinn.Pinn``).
+        """
         floor = self.floor
         # a copy: a view would follow a trained probe's updates while the buffers below would not
-        mode = (probe[0] if probe.ndim == 3 else probe).detach().to(torch.complex64, copy=True)  # (N, N)
+        mode = (
+            (probe[0] if probe.ndim == 3 else probe).detach().to(torch.complex64, copy=True)
+        )  # (N, N)
         power = mode.abs() ** 2
         spectrum = far_field(mode)
         # the steps work on unshifted spectra: the measured amplitudes are ifftshifted once
         # per batch instead of shifting the field twice per step (the probe's phase once here)
         self.register_buffer("probe", mode, persistent=False)
         phase = spectrum / spectrum.abs().clamp_min(_TINY)
-        self.register_buffer("probe_phase", torch.fft.ifftshift(phase), persistent=False)  # unshifted
-        self.register_buffer("inverse", mode.conj() / (power + floor * power.max()), persistent=False)
+        self.register_buffer(
+            "probe_phase", torch.fft.ifftshift(phase), persistent=False
+        )  # unshifted
+        self.register_buffer(
+            "inverse", mode.conj() / (power + floor * power.max()), persistent=False
+        )
         # Ô ← (1 − |P|²/max|P|²)·Ô + conj(P)/max|P|² · ψ'  is the PIE step rearranged
         self.register_buffer("keep", 1 - power / power.max(), persistent=False)  # real, (N, N)
         self.register_buffer("step", mode.conj() / power.max(), persistent=False)
@@ -104,7 +111,9 @@ class PatternEstimate(nn.Module):
     def steps(self, estimate: Tensor, amplitude: Tensor, iterations: int | None = None) -> Tensor:
         """Run PIE steps from ``estimate`` (B, C, N, N) against amplitudes (B, C, N, N)."""
         measured = torch.fft.ifftshift(amplitude.float(), dim=(-2, -1))
-        return self._steps(estimate.clone(), measured, self.iterations if iterations is None else iterations)
+        return self._steps(
+            estimate.clone(), measured, self.iterations if iterations is None else iterations
+        )
 
     def _steps(self, estimate: Tensor, measured: Tensor, iterations: int) -> Tensor:
         # updates ``estimate`` in place and reuses its work space: the steps are memory-bound
@@ -117,6 +126,10 @@ class PatternEstimate(nn.Module):
             # measured / |far| as measured · (re² + im²)^(-1/2): complex abs() alone took
             # longer than an FFT (0.63 against 0.45 ms for 64 patterns; the steps 20 % faster)
             re, im = torch.view_as_real(far).unbind(-1)
-            torch.mul(re, re, out=gain).addcmul_(im, im).clamp_min_(_TINY**2).rsqrt_().mul_(measured)
-            estimate.mul_(self.keep).addcmul_(torch.fft.ifft2(far.mul_(gain), norm="ortho"), self.step)
+            torch.mul(re, re, out=gain).addcmul_(im, im).clamp_min_(_TINY**2).rsqrt_().mul_(
+                measured
+            )
+            estimate.mul_(self.keep).addcmul_(
+                torch.fft.ifft2(far.mul_(gain), norm="ortho"), self.step
+            )
         return estimate

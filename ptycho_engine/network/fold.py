@@ -38,8 +38,11 @@ def fold_batch_norms(module: nn.Module) -> nn.Module:
         for index in range(len(sequence) - 1):
             conv, norm = sequence[index], sequence[index + 1]
             # SyncBatchNorm too (multi-GPU training converts them): in eval() it is the same map
-            if (isinstance(conv, nn.Conv2d) and isinstance(norm, (nn.BatchNorm2d, nn.SyncBatchNorm))
-                    and norm.track_running_stats):
+            if (
+                isinstance(conv, nn.Conv2d)
+                and isinstance(norm, (nn.BatchNorm2d, nn.SyncBatchNorm))
+                and norm.track_running_stats
+            ):
                 fused = fuse_conv_bn_eval(conv, norm)
                 # keep the memory layout the network chose (channels-last for oneDNN)
                 channels_last = conv.weight.is_contiguous(memory_format=torch.channels_last)

@@ -33,5 +33,6 @@ def build_generator(model: ModelConfig, probe: Tensor | None = None) -> nn.Modul
 
 def pattern_estimate(generator: nn.Module | None) -> nn.Module | None:
     """The generator's per-pattern estimate module (amplitudes (B, C, N, N) → complex
-    estimates), or None for a generator without one (or no generator)."""
+    estimates), or None for a generator without one (or no generator).
+    """
     return getattr(generator, "estimate", None)

@@ -40,7 +40,7 @@ def merge_weight(kind: str, probe: Tensor) -> Tensor | None:
         return None
     if kind == "central_mask":
         mask = torch.zeros(n, n, device=probe.device)
-        mask[n // 4: n // 4 + n // 2, n // 4: n // 4 + n // 2] = 1.0
+        mask[n // 4 : n // 4 + n // 2, n // 4 : n // 4 + n // 2] = 1.0
         return mask
     if kind == "probe":
         return probe_weight(probe.detach()) + PROBE_WEIGHT_FLOOR

@@ -26,8 +26,13 @@ from torch import Tensor
 
 from ptycho_engine.conventions import photon_target_energy
 
-__all__ = ["flat_log_scale", "input_normalisation", "mean_pattern_energy", "nphotons_from_amplitude",
-           "photon_scale"]
+__all__ = [
+    "flat_log_scale",
+    "input_normalisation",
+    "mean_pattern_energy",
+    "nphotons_from_amplitude",
+    "photon_scale",
+]
 
 _CHUNK = 1024  # patterns per float64 chunk, so a large dataset is never copied whole
 

@@ -92,9 +92,12 @@ def product_from_reconstruction(reconstruction, data: DiffractionData, bundle=No
     origin_x, origin_y = reconstruction.origin
     losses = _loss_history(bundle)
     model = f" with the model {bundle.path}" if bundle is not None and bundle.path else ""
-    note = ("" if source.startswith(("metadata", "computed")) else
-            " The pixel size is unknown: 1 m per object pixel is assumed, so the positions in "
-            "metres are object pixels.")
+    note = (
+        ""
+        if source.startswith(("metadata", "computed"))
+        else " The pixel size is unknown: 1 m per object pixel is assumed, so the positions in "
+        "metres are object pixels."
+    )
     return Product(
         probe=_probe(data, bundle, reconstruction)[None],  # (1, P, N, N)
         probe_pixel_width_m=width_m,
@@ -111,8 +114,9 @@ def product_from_reconstruction(reconstruction, data: DiffractionData, bundle=No
         loss_values=losses,
         name=str(meta.get("name") or Path(str(data.source)).stem),
         comments=f"PtychoPINN reconstruction of {data.source}{model}.{note}",
-        detector_object_distance_m=_metadata_number(meta, "detector_object_distance_m",
-                                                    data.source),
+        detector_object_distance_m=_metadata_number(
+            meta, "detector_object_distance_m", data.source
+        ),
         probe_energy_ev=_energy_ev(meta, data.source),
         probe_photon_count=_photon_count(data),
         exposure_time_s=_metadata_number(meta, "exposure_time_s", data.source),
@@ -145,8 +149,11 @@ def object_pixel_size_m(
     detector = _metadata_number(metadata, "detector_pixel_size_m", where, positive=True)
     if energy and distance and detector:
         size = HC_EV_M / energy * distance / (n * detector)
-        return size, size, ("computed: wavelength * detector_object_distance_m / "
-                            "(N * detector_pixel_size_m)")
+        return (
+            size,
+            size,
+            ("computed: wavelength * detector_object_distance_m / (N * detector_pixel_size_m)"),
+        )
     return ASSUMED_PIXEL_SIZE_M, ASSUMED_PIXEL_SIZE_M, "assumed: 1 m per object pixel (unknown)"
 
 
@@ -154,8 +161,12 @@ def _metadata_number(metadata: dict, key: str, where, *, positive: bool = False)
     value = metadata.get(key)
     if value is None:
         return 0.0
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-            or (positive and value <= 0)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or (positive and value <= 0)
+    ):
         need = "a finite number > 0" if positive else "a finite number"
         raise DataError(f"{where}: _metadata '{key}' is {value!r}; expected {need}")
     return float(value)
@@ -178,7 +189,8 @@ def _photon_count(data: DiffractionData) -> float:
 
 def _probe(data: DiffractionData, bundle, reconstruction) -> np.ndarray:
     """The probe (P, N, N) on the data's scale: refined by the iterative solver, else trained,
-    else the data's own."""
+    else the data's own.
+    """
     if getattr(reconstruction, "probe", None) is not None:
         return np.asarray(reconstruction.probe, np.complex64)
     if bundle is None or not bundle.training.probe_trainable:

@@ -143,8 +143,10 @@ class Product:
         ``positions_m / pixel size - object_origin_px`` is :meth:`positions_px`.
         """
         height, width = self.object.shape[-2:]
-        return (self.object_center_x_m / self.object_pixel_width_m - (width - 1) / 2,
-                self.object_center_y_m / self.object_pixel_height_m - (height - 1) / 2)
+        return (
+            self.object_center_x_m / self.object_pixel_width_m - (width - 1) / 2,
+            self.object_center_y_m / self.object_pixel_height_m - (height - 1) / 2,
+        )
 
     def positions_px(self) -> np.ndarray:
         """Scan positions (M, 2) ``[x, y]`` in pixels of :attr:`object` (column, row).
@@ -200,13 +202,18 @@ def write_product(path: str | os.PathLike, product: Product, *, overwrite: bool 
 
 
 def _write(h5, product: Product) -> None:
-    attrs = {NAME: product.name, COMMENTS: product.comments,
-             DETECTOR_OBJECT_DISTANCE: product.detector_object_distance_m,
-             PHOTON_ENERGY: product.probe_energy_ev, LEGACY_PHOTON_ENERGY: product.probe_energy_ev,
-             PROBE_PHOTON_COUNT: product.probe_photon_count, EXPOSURE_TIME: product.exposure_time_s,
-             MASS_ATTENUATION: product.mass_attenuation_m2_kg,
-             LEGACY_MASS_ATTENUATION: product.mass_attenuation_m2_kg,
-             TOMOGRAPHY_ANGLE: product.tomography_angle_deg}
+    attrs = {
+        NAME: product.name,
+        COMMENTS: product.comments,
+        DETECTOR_OBJECT_DISTANCE: product.detector_object_distance_m,
+        PHOTON_ENERGY: product.probe_energy_ev,
+        LEGACY_PHOTON_ENERGY: product.probe_energy_ev,
+        PROBE_PHOTON_COUNT: product.probe_photon_count,
+        EXPOSURE_TIME: product.exposure_time_s,
+        MASS_ATTENUATION: product.mass_attenuation_m2_kg,
+        LEGACY_MASS_ATTENUATION: product.mass_attenuation_m2_kg,
+        TOMOGRAPHY_ANGLE: product.tomography_angle_deg,
+    }
     for key, value in attrs.items():
         h5.attrs[key] = value if isinstance(value, str) else np.float64(value)
     if product.pixel_size_source:

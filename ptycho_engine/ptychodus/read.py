@@ -62,8 +62,9 @@ def read_product(path: str | os.PathLike) -> Product:
         text = str(error)
         raise DataError(text if text.startswith(str(path)) else f"{path}: {text}") from None
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as error:
-        raise DataError(f"{path}: cannot read the product file (truncated or corrupt?): "
-                        f"{error}") from error
+        raise DataError(
+            f"{path}: cannot read the product file (truncated or corrupt?): {error}"
+        ) from error
 
 
 def _read(h5) -> Product:
@@ -71,9 +72,11 @@ def _read(h5) -> Product:
     ys = _real(_dataset(h5, keys.PROBE_POSITION_Y), keys.PROBE_POSITION_Y, ndim=1)
     indexes = _integer(_dataset(h5, keys.PROBE_POSITION_INDEXES), keys.PROBE_POSITION_INDEXES)
     if not xs.size or not (xs.size == ys.size == indexes.size):
-        raise DataError(f"the position datasets have lengths {indexes.size} "
-                        f"({keys.PROBE_POSITION_INDEXES}), {xs.size} (x), {ys.size} (y); "
-                        "expected one non-zero length")
+        raise DataError(
+            f"the position datasets have lengths {indexes.size} "
+            f"({keys.PROBE_POSITION_INDEXES}), {xs.size} (x), {ys.size} (y); "
+            "expected one non-zero length"
+        )
     h5_probe = _dataset(h5, keys.PROBE)
     probe = _complex(h5_probe, keys.PROBE, ranks=(2, 3, 4))
     h5_object = _dataset(h5, keys.OBJECT)
@@ -82,14 +85,18 @@ def _read(h5) -> Product:
     spacing = _optional(h5, keys.OBJECT_LAYER_SPACING)
     spacing = np.zeros(0) if spacing is None else _real(spacing, keys.OBJECT_LAYER_SPACING, ndim=1)
     if spacing.size != obj.shape[0] - 1:
-        raise DataError(f"'{keys.OBJECT_LAYER_SPACING}' has {spacing.size} values for an object "
-                        f"of {obj.shape[0]} layer(s); expected {obj.shape[0] - 1}")
+        raise DataError(
+            f"'{keys.OBJECT_LAYER_SPACING}' has {spacing.size} values for an object "
+            f"of {obj.shape[0]} layer(s); expected {obj.shape[0] - 1}"
+        )
     epochs, values = _losses(h5)
     attrs = h5.attrs
     if keys.PHOTON_ENERGY not in attrs and keys.LEGACY_PHOTON_ENERGY not in attrs:
-        raise DataError(f"root attribute '{keys.PHOTON_ENERGY}' (or its older name "
-                        f"'{keys.LEGACY_PHOTON_ENERGY}') is missing; a Ptychodus product file "
-                        "has it")
+        raise DataError(
+            f"root attribute '{keys.PHOTON_ENERGY}' (or its older name "
+            f"'{keys.LEGACY_PHOTON_ENERGY}') is missing; a Ptychodus product file "
+            "has it"
+        )
     return Product(
         probe=probe.reshape((1,) * (4 - probe.ndim) + probe.shape),
         probe_pixel_width_m=_pixel(h5_probe, keys.PIXEL_WIDTH, keys.PROBE),
@@ -107,13 +114,17 @@ def _read(h5) -> Product:
         name=_text(attrs, keys.NAME),
         comments=_text(attrs, keys.COMMENTS),
         detector_object_distance_m=_number(attrs, keys.DETECTOR_OBJECT_DISTANCE, "root attribute"),
-        probe_energy_ev=_number(attrs, _either(attrs, keys.PHOTON_ENERGY,
-                                               keys.LEGACY_PHOTON_ENERGY), "root attribute"),
+        probe_energy_ev=_number(
+            attrs, _either(attrs, keys.PHOTON_ENERGY, keys.LEGACY_PHOTON_ENERGY), "root attribute"
+        ),
         probe_photon_count=_number(attrs, keys.PROBE_PHOTON_COUNT, "root attribute", 0.0),
         exposure_time_s=_number(attrs, keys.EXPOSURE_TIME, "root attribute", 0.0),
-        mass_attenuation_m2_kg=_number(attrs, _either(attrs, keys.MASS_ATTENUATION,
-                                                      keys.LEGACY_MASS_ATTENUATION),
-                                       "root attribute", 0.0),
+        mass_attenuation_m2_kg=_number(
+            attrs,
+            _either(attrs, keys.MASS_ATTENUATION, keys.LEGACY_MASS_ATTENUATION),
+            "root attribute",
+            0.0,
+        ),
         tomography_angle_deg=_number(attrs, keys.TOMOGRAPHY_ANGLE, "root attribute", 0.0),
         pixel_size_source=_text(attrs, keys.PIXEL_SIZE_SOURCE),
     )
@@ -134,8 +145,10 @@ def _losses(h5) -> tuple[np.ndarray, np.ndarray]:
         return np.arange(values.size, dtype=np.int64), values
     epochs = _integer(epochs, keys.LOSS_EPOCHS)
     if epochs.size != values.size:
-        raise DataError(f"'{keys.LOSS_EPOCHS}' has {epochs.size} values but '{name}' has "
-                        f"{values.size}; expected one per epoch")
+        raise DataError(
+            f"'{keys.LOSS_EPOCHS}' has {epochs.size} values but '{name}' has "
+            f"{values.size}; expected one per epoch"
+        )
     return epochs, values
 
 
@@ -150,17 +163,22 @@ def _dataset(h5, name: str):
     if link is None:
         raise DataError(f"dataset '{name}' is missing; a Ptychodus product file has it")
     if not isinstance(link, h5py.HardLink):
-        raise DataError(f"'{name}' is a {type(link).__name__}; only datasets stored in the file "
-                        "are read")
+        raise DataError(
+            f"'{name}' is a {type(link).__name__}; only datasets stored in the file are read"
+        )
     dataset = h5[name]
     if not isinstance(dataset, h5py.Dataset):
         raise DataError(f"'{name}' is a {type(dataset).__name__}, expected a dataset")
     if dataset.external:
-        raise DataError(f"dataset '{name}' is stored in external files; only datasets stored "
-                        "in the file are read")
+        raise DataError(
+            f"dataset '{name}' is stored in external files; only datasets stored "
+            "in the file are read"
+        )
     if dataset.size * dataset.dtype.itemsize > MAX_DATASET_BYTES:
-        raise DataError(f"dataset '{name}' declares {dataset.shape} {dataset.dtype}, larger "
-                        f"than the {MAX_DATASET_BYTES // 2**30} GiB limit")
+        raise DataError(
+            f"dataset '{name}' declares {dataset.shape} {dataset.dtype}, larger "
+            f"than the {MAX_DATASET_BYTES // 2**30} GiB limit"
+        )
     return dataset
 
 

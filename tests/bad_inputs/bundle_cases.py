@@ -21,19 +21,26 @@ def _members(*, rehash: bool = True, drop: tuple[str, ...] = (), add=(), **repla
     """A writer of the valid bundle with members replaced (``params_json=b"..."``), dropped or
     added; the manifest's digests are recomputed unless ``rehash`` is False, so that only the
     intended problem is present. A value may be a function of the valid members, so that the
-    valid bundle is built when a case is written, not when the corpus is imported."""
+    valid bundle is built when a case is written, not when the corpus is imported.
+    """
 
     def write(folder: Path) -> Path:
         valid = bundle_members()
         members = dict(valid)
-        members.update({key.replace("_json", ".json").replace("_h5", ".h5"):
-                        value(valid) if callable(value) else value
-                        for key, value in replace.items()})
+        members.update(
+            {
+                key.replace("_json", ".json").replace("_h5", ".h5"): value(valid)
+                if callable(value)
+                else value
+                for key, value in replace.items()
+            }
+        )
         add_items = [(name, value(valid) if callable(value) else value) for name, value in add]
         if rehash and "manifest_json" not in replace:
             manifest = json.loads(members["manifest.json"])
-            manifest["sha256"] = {name: hashlib.sha256(members[name]).hexdigest()
-                                  for name in manifest["sha256"]}
+            manifest["sha256"] = {
+                name: hashlib.sha256(members[name]).hexdigest() for name in manifest["sha256"]
+            }
             members["manifest.json"] = json.dumps(manifest).encode()
         items = [(name, data) for name, data in members.items() if name not in drop]
         return write_zip(folder / "model" / "wts.h5.zip", items + add_items)
@@ -91,44 +98,94 @@ def _directory_without_bundle(folder: Path) -> Path:
 
 
 CASES = [
-    Case("tampered-model", "model.h5 was modified",
-         _members(rehash=False, model_h5=_tampered_model),
-         COMMANDS),
-    Case("digest-mismatch", "params.json was modified", _members(manifest_json=_edited_digest),
-         COMMANDS),
-    Case("parent-directory-member", "unsafe member names", _members(add=[("../evil.py", b"x")]),
-         COMMANDS),
-    Case("absolute-member", "unsafe member names", _members(add=[("/tmp/evil.py", b"x")]),
-         COMMANDS),
+    Case(
+        "tampered-model",
+        "model.h5 was modified",
+        _members(rehash=False, model_h5=_tampered_model),
+        COMMANDS,
+    ),
+    Case(
+        "digest-mismatch",
+        "params.json was modified",
+        _members(manifest_json=_edited_digest),
+        COMMANDS,
+    ),
+    Case(
+        "parent-directory-member",
+        "unsafe member names",
+        _members(add=[("../evil.py", b"x")]),
+        COMMANDS,
+    ),
+    Case(
+        "absolute-member", "unsafe member names", _members(add=[("/tmp/evil.py", b"x")]), COMMANDS
+    ),
     Case("pickle-member", "never loaded", _members(add=[("model.pkl", b"\x80\x04N.")]), COMMANDS),
-    Case("legacy-dill-bundle", "legacy bundle holding pickles",
-         _members(drop=("settings.json",), add=[("diffraction_to_obj.dill", b"\x80\x04N.")]),
-         COMMANDS),
-    Case("newer-format", "newer version (format 99)",
-         _members(manifest_json=_edited("manifest.json", format_version=99)), COMMANDS),
-    Case("other-backend", "tensorflow backend",
-         _members(manifest_json=_edited("manifest.json", backend="tensorflow")),
-         COMMANDS),
-    Case("truncated-zip", "truncated or corrupt", _raw(lambda blob: blob[: len(blob) // 2]),
-         COMMANDS),
+    Case(
+        "legacy-dill-bundle",
+        "legacy bundle holding pickles",
+        _members(drop=("settings.json",), add=[("diffraction_to_obj.dill", b"\x80\x04N.")]),
+        COMMANDS,
+    ),
+    Case(
+        "newer-format",
+        "newer version (format 99)",
+        _members(manifest_json=_edited("manifest.json", format_version=99)),
+        COMMANDS,
+    ),
+    Case(
+        "other-backend",
+        "tensorflow backend",
+        _members(manifest_json=_edited("manifest.json", backend="tensorflow")),
+        COMMANDS,
+    ),
+    Case(
+        "truncated-zip", "truncated or corrupt", _raw(lambda blob: blob[: len(blob) // 2]), COMMANDS
+    ),
     Case("not-a-zip", "truncated or corrupt", _raw(lambda blob: b"just text\n"), COMMANDS),
     Case("missing-model", "missing members ['model.h5']", _members(drop=("model.h5",)), COMMANDS),
-    Case("missing-manifest", "missing members ['manifest.json']", _members(drop=("manifest.json",)),
-         COMMANDS),
+    Case(
+        "missing-manifest",
+        "missing members ['manifest.json']",
+        _members(drop=("manifest.json",)),
+        COMMANDS,
+    ),
     Case("missing-settings", "no settings.json", _members(drop=("settings.json",)), COMMANDS),
-    Case("unexpected-member", "unexpected members ['notes.txt']",
-         _members(add=[("notes.txt", b"hello")]), COMMANDS),
-    Case("duplicated-member", "appear more than once",
-         _members(add=[("params.json", _edited("params.json"))]), COMMANDS),
-    Case("manifest-not-json", "manifest.json is not valid JSON", _members(manifest_json=b"{"),
-         COMMANDS),
-    Case("settings-not-json", "settings.json is not valid JSON", _members(settings_json=b"{"),
-         COMMANDS),
-    Case("model-not-hdf5", "model.h5 is not a readable HDF5 file",
-         _members(model_h5=b"not hdf5"), COMMANDS),
-    Case("bad-intensity-scale", "intensity_scale -1",
-         _members(params_json=_edited("params.json", intensity_scale=-1)),
-         COMMANDS),
+    Case(
+        "unexpected-member",
+        "unexpected members ['notes.txt']",
+        _members(add=[("notes.txt", b"hello")]),
+        COMMANDS,
+    ),
+    Case(
+        "duplicated-member",
+        "appear more than once",
+        _members(add=[("params.json", _edited("params.json"))]),
+        COMMANDS,
+    ),
+    Case(
+        "manifest-not-json",
+        "manifest.json is not valid JSON",
+        _members(manifest_json=b"{"),
+        COMMANDS,
+    ),
+    Case(
+        "settings-not-json",
+        "settings.json is not valid JSON",
+        _members(settings_json=b"{"),
+        COMMANDS,
+    ),
+    Case(
+        "model-not-hdf5",
+        "model.h5 is not a readable HDF5 file",
+        _members(model_h5=b"not hdf5"),
+        COMMANDS,
+    ),
+    Case(
+        "bad-intensity-scale",
+        "intensity_scale -1",
+        _members(params_json=_edited("params.json", intensity_scale=-1)),
+        COMMANDS,
+    ),
     Case("declared-size-zip-bomb", "model.h5 expands", _raw(_declared_size(2**32 - 1)), COMMANDS),
     Case("directory-without-bundle", "no wts.h5.zip", _directory_without_bundle, COMMANDS),
 ]

@@ -90,8 +90,10 @@ def bundle_members() -> dict[str, bytes]:
             probe=module.probe.detach().numpy(),
             scaling={"intensity_scale": 1.0, "photon_scale": 1.0, "input_scale": 1.0},
             params={"N": N, "intensity_scale": 1.0},
-            settings={"model": model.model_dump(mode="json"),
-                      "training": training.model_dump(mode="json", exclude={"model"})},
+            settings={
+                "model": model.model_dump(mode="json"),
+                "training": training.model_dump(mode="json", exclude={"model"}),
+            },
         )
         with zipfile.ZipFile(path) as archive:
             return {name: archive.read(name) for name in archive.namelist()}

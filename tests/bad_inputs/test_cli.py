@@ -18,8 +18,10 @@ from tests.bad_inputs import bundle_cases, config_cases, data_cases
 from tests.bad_inputs.inputs import write_good_bundle, write_good_data
 
 CASES = data_cases.CASES + config_cases.CASES + bundle_cases.CASES
-EARLIER = {"train": {"wts.h5.zip": b"earlier bundle", "checkpoints/last.ckpt": b"earlier"},
-           "infer": {"reconstruction.npz": b"earlier reconstruction", "phase.png": b"earlier"}}
+EARLIER = {
+    "train": {"wts.h5.zip": b"earlier bundle", "checkpoints/last.ckpt": b"earlier"},
+    "infer": {"reconstruction.npz": b"earlier reconstruction", "phase.png": b"earlier"},
+}
 
 
 def _argv(command: str, path: Path | None, folder: Path) -> list[str]:
@@ -31,15 +33,30 @@ def _argv(command: str, path: Path | None, folder: Path) -> list[str]:
     argvs = {
         "check": lambda: ["data", "check", str(path)],
         "train-data": lambda: [*train, "--train-data-file", str(path)],
-        "infer-data": lambda: [*infer, "--model-path", str(write_good_bundle(good)),
-                               "--test-data-file", str(path)],
+        "infer-data": lambda: [
+            *infer,
+            "--model-path",
+            str(write_good_bundle(good)),
+            "--test-data-file",
+            str(path),
+        ],
         "validate": lambda: ["config", "validate", str(path)],
-        "train-config": lambda: [*train, "--config", str(path),
-                                 "--train-data-file", str(write_good_data(good))],
+        "train-config": lambda: [
+            *train,
+            "--config",
+            str(path),
+            "--train-data-file",
+            str(write_good_data(good)),
+        ],
         "show": lambda: ["config", "show"],
         "train-env": lambda: [*train, "--train-data-file", str(write_good_data(good))],
-        "infer-bundle": lambda: [*infer, "--model-path", str(path),
-                                 "--test-data-file", str(write_good_data(good))],
+        "infer-bundle": lambda: [
+            *infer,
+            "--model-path",
+            str(path),
+            "--test-data-file",
+            str(write_good_data(good)),
+        ],
     }
     return argvs[command]()
 
@@ -53,8 +70,10 @@ def _plant_earlier_outputs(command: str, folder: Path) -> None:
 
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
-    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def run_cli(argv: list[str], capsys) -> tuple[int, str]:
@@ -68,8 +87,11 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:
 
 @pytest.mark.parametrize(
     ("case", "command"),
-    [pytest.param(case, command, id=f"{command}:{case.id}")
-     for case in CASES for command in case.commands],
+    [
+        pytest.param(case, command, id=f"{command}:{case.id}")
+        for case in CASES
+        for command in case.commands
+    ],
 )
 def test_bad_input_is_refused_with_one_line(case, command, tmp_path, capsys, monkeypatch):
     for name, value in case.env:
@@ -103,8 +125,9 @@ def test_the_valid_inputs_are_accepted(command, tmp_path, capsys):
     assert status == 0, err
 
 
-@pytest.mark.parametrize("problem", [PermissionError(13, "Permission denied", "/data/out"),
-                                     MemoryError()])
+@pytest.mark.parametrize(
+    "problem", [PermissionError(13, "Permission denied", "/data/out"), MemoryError()]
+)
 def test_machine_problems_are_one_line_too(problem, monkeypatch, capsys):
     # A full disk or a refused permission is not a bug: one line and status 2, no traceback.
     def refuse(args):

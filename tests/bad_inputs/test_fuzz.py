@@ -21,18 +21,36 @@ from ptycho_settings.data_summary import summarise_data_file
 from ptycho_settings.errors import SettingsError
 from tests.bad_inputs.inputs import good_arrays
 
-KEYS = ["diff3d", "diffraction", "xcoords", "ycoords", "probeGuess", "objectGuess",
-        "xcoords_start", "ycoords_start", "scan_index", "_metadata", "extra"]
+KEYS = [
+    "diff3d",
+    "diffraction",
+    "xcoords",
+    "ycoords",
+    "probeGuess",
+    "objectGuess",
+    "xcoords_start",
+    "ycoords_start",
+    "scan_index",
+    "_metadata",
+    "extra",
+]
 DTYPES = ["float32", "float64", "int16", "uint8", "complex64", "bool", "<U3"]
-FUZZ = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @st.composite
 def arrays(draw, m: int, n: int) -> np.ndarray:
     """An array whose shape is often one the contract uses, so that some files are valid."""
-    shape = draw(st.one_of(st.sampled_from([(m,), (m, n, n), (n, n), (1, n, n), (n, n, m), ()]),
-                           hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4)))
+    shape = draw(
+        st.one_of(
+            st.sampled_from([(m,), (m, n, n), (n, n), (1, n, n), (n, n, m), ()]),
+            hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4),
+        )
+    )
     if draw(st.integers(0, 9)) == 0:  # an object array, which would need unpickling
         return np.array([None, 1.0], dtype=object)
     dtype = np.dtype(draw(st.sampled_from(DTYPES)))
@@ -41,8 +59,9 @@ def arrays(draw, m: int, n: int) -> np.ndarray:
         single = dtype in (np.float32, np.complex64)
         # 1e39 overflows float32, which the loader converts to
         specials = [np.nan, np.inf, -np.inf] + ([] if single else [1e39])
-        elements = st.one_of(st.floats(-2, 1e6, width=32 if single else 64),
-                             st.sampled_from(specials))
+        elements = st.one_of(
+            st.floats(-2, 1e6, width=32 if single else 64), st.sampled_from(specials)
+        )
     return draw(hnp.arrays(dtype, shape, elements=elements))
 
 
@@ -50,8 +69,12 @@ def arrays(draw, m: int, n: int) -> np.ndarray:
 def npz_contents(draw) -> dict[str, np.ndarray]:
     """A valid small file with up to three keys replaced by random arrays or removed."""
     m, n = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    contents = {"diff3d": np.ones((m, n, n), np.float32), "xcoords": np.arange(m, dtype=float),
-                "ycoords": np.zeros(m), "probeGuess": np.ones((n, n), np.complex64)}
+    contents = {
+        "diff3d": np.ones((m, n, n), np.float32),
+        "xcoords": np.arange(m, dtype=float),
+        "ycoords": np.zeros(m),
+        "probeGuess": np.ones((n, n), np.complex64),
+    }
     for key in draw(st.lists(st.sampled_from(KEYS), unique=True, max_size=3)):
         if draw(st.integers(0, 4)) == 0:
             contents.pop(key, None)
@@ -93,8 +116,13 @@ def _good_bytes() -> bytes:
     # A valid 2-position file of 8 x 8 patterns: small, so that every byte is likely hit.
     arrays = good_arrays()
     stream = io.BytesIO()
-    np.savez(stream, diff3d=arrays["diff3d"][:2, :8, :8], xcoords=arrays["xcoords"][:2],
-             ycoords=arrays["ycoords"][:2], probeGuess=arrays["probeGuess"][:8, :8])
+    np.savez(
+        stream,
+        diff3d=arrays["diff3d"][:2, :8, :8],
+        xcoords=arrays["xcoords"][:2],
+        ycoords=arrays["ycoords"][:2],
+        probeGuess=arrays["probeGuess"][:8, :8],
+    )
     return stream.getvalue()
 
 
@@ -102,8 +130,10 @@ GOOD = _good_bytes()
 
 
 @FUZZ
-@given(cut=st.one_of(st.none(), st.integers(0, len(GOOD))),
-       flips=st.lists(st.tuples(st.integers(0, len(GOOD) - 1), st.integers(1, 255)), max_size=4))
+@given(
+    cut=st.one_of(st.none(), st.integers(0, len(GOOD))),
+    flips=st.lists(st.tuples(st.integers(0, len(GOOD) - 1), st.integers(1, 255)), max_size=4),
+)
 def test_damaged_bytes_load_or_raise_only_our_errors(tmp_path_factory, cut, flips):
     data = bytearray(GOOD)
     for at, mask in flips:
@@ -116,9 +146,14 @@ def test_damaged_bytes_load_or_raise_only_our_errors(tmp_path_factory, cut, flip
 def _small_bundle(folder) -> bytes:
     from ptycho_engine.bundle import write_bundle
 
-    path = write_bundle(folder, weights={"m": {"w": np.arange(6.0).reshape(2, 3)}},
-                        probe=np.ones((1, 4, 4), np.complex64), scaling={"intensity_scale": 1.0},
-                        params={"intensity_scale": 1.0}, settings={"model": {"N": 64}})
+    path = write_bundle(
+        folder,
+        weights={"m": {"w": np.arange(6.0).reshape(2, 3)}},
+        probe=np.ones((1, 4, 4), np.complex64),
+        scaling={"intensity_scale": 1.0},
+        params={"intensity_scale": 1.0},
+        settings={"model": {"N": 64}},
+    )
     return path.read_bytes()
 
 
@@ -130,8 +165,11 @@ def test_damaged_bundles_raise_only_our_errors(tmp_path_factory, data):
 
     folder = tmp_path_factory.mktemp("fuzz")
     blob = bytearray(_small_bundle(folder / "good"))
-    for at, mask in data.draw(st.lists(st.tuples(st.integers(0, len(blob) - 1),
-                                                 st.integers(1, 255)), min_size=1, max_size=4)):
+    for at, mask in data.draw(
+        st.lists(
+            st.tuples(st.integers(0, len(blob) - 1), st.integers(1, 255)), min_size=1, max_size=4
+        )
+    ):
         blob[at] ^= mask
     path = folder / "wts.h5.zip"
     path.write_bytes(bytes(blob[: data.draw(st.one_of(st.none(), st.integers(0, len(blob))))]))

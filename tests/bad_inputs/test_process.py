@@ -25,8 +25,13 @@ def _case(cases, case_id):
 
 def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     clean = {name: value for name, value in os.environ.items() if not name.startswith("PTYCHO_")}
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120,
-                          env={**clean, "OMP_NUM_THREADS": "1", **env})
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, "OMP_NUM_THREADS": "1", **env},
+    )
 
 
 def _console_script() -> list[str]:
@@ -57,9 +62,19 @@ def test_config_validate_with_conflicting_aliases(tmp_path):
 def test_infer_with_a_tampered_bundle(tmp_path):
     case = _case(bundle_cases.CASES, "tampered-model")
     out = tmp_path / "out"
-    result = _run([*PYTHON_CLI, "infer", "--model-path", str(case.write(tmp_path)),
-                   "--test-data-file", str(write_good_data(tmp_path / "good")),
-                   "--output-dir", str(out)], {})
+    result = _run(
+        [
+            *PYTHON_CLI,
+            "infer",
+            "--model-path",
+            str(case.write(tmp_path)),
+            "--test-data-file",
+            str(write_good_data(tmp_path / "good")),
+            "--output-dir",
+            str(out),
+        ],
+        {},
+    )
     _assert_one_line(result, case.fragment)
     assert not out.exists()
 

@@ -9,9 +9,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MAP = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 # Every module, except a subpackage's __init__.py (the subpackage's modules are its content).
-MODULES = sorted(path.relative_to(ROOT) for package in ("ptycho_settings", "ptycho_engine")
-                 for path in (ROOT / package).rglob("*.py")
-                 if path.name != "__init__.py" or path.parent.name == package)
+MODULES = sorted(
+    path.relative_to(ROOT)
+    for package in ("ptycho_settings", "ptycho_engine")
+    for path in (ROOT / package).rglob("*.py")
+    if path.name != "__init__.py" or path.parent.name == package
+)
 
 
 def mentioned(module: Path) -> bool:

@@ -79,8 +79,11 @@ def extract_blocks(path: Path, text: str | None = None) -> list[Block]:
         body = [line.removeprefix(opening["indent"]) for line in lines[start:index]]
         marker = MARKER.search(previous)
         if tag in PYTHON_TAGS | SHELL_TAGS:
-            blocks.append(Block(path, start, tag, "\n".join(body) + "\n",
-                                marker["reason"] if marker else None))
+            blocks.append(
+                Block(
+                    path, start, tag, "\n".join(body) + "\n", marker["reason"] if marker else None
+                )
+            )
         previous, index = "", index + 1
     return blocks
 
@@ -121,8 +124,9 @@ def expensive_commands(code: str) -> list[str]:
         if not words or words[0] in CHEAP_PROGRAMS:
             continue
         is_ptycho = words[0] == "ptycho"
-        if is_ptycho and (len(words) == 1 or {"--help", "-h"} & set(words)
-                          or words[1] in CHEAP_PTYCHO):
+        if is_ptycho and (
+            len(words) == 1 or {"--help", "-h"} & set(words) or words[1] in CHEAP_PTYCHO
+        ):
             continue
         found.append(" ".join(words))
     return found
@@ -147,11 +151,18 @@ def run_shell(block: Block, cwd: Path) -> None:
     environ = {name: value for name, value in os.environ.items() if not name.startswith("PTYCHO_")}
     environ["PATH"] = f"{bin_dir}{os.pathsep}{environ.get('PATH', '')}"
     code = "\n".join(line.removeprefix("$ ") for line in block.code.splitlines())
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", code], cwd=cwd, env=environ,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", code],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, (
         f"{block.where}: shell block failed with status {done.returncode}\n{block.code}\n"
-        f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}")
+        f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    )
 
 
 @pytest.mark.parametrize("path", RUN_FILES, ids=lambda p: str(p.relative_to(ROOT)))
@@ -167,7 +178,8 @@ def test_doc_examples_run(path, sample_scan, tmp_path, monkeypatch):
                 expensive = expensive_commands(block.code)
                 assert not expensive, (
                     f"{block.where}: {expensive} is not cheap enough to run in the tests; "
-                    "put `<!-- not-tested: REASON -->` on the line before the block")
+                    "put `<!-- not-tested: REASON -->` on the line before the block"
+                )
                 run_shell(block, tmp_path)
             else:
                 exec(compile(block.code, block.where, "exec"), namespace)  # noqa: S102

@@ -17,6 +17,7 @@ def simulated_files(n_positions: int = 160, seed: int = 0) -> tuple[Path, Path]:
     folder = Path(tempfile.mkdtemp(prefix="ptycho-sim-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     out = folder / "scan.npz"
-    simulate_to_files(out, test_fraction=0.3, n=64, n_positions=n_positions, nphotons=1e6,
-                      seed=seed)
+    simulate_to_files(
+        out, test_fraction=0.3, n=64, n_positions=n_positions, nphotons=1e6, seed=seed
+    )
     return out, folder / "scan_test.npz"

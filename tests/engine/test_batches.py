@@ -19,7 +19,9 @@ def test_the_table_holds_each_distinct_pattern_once():
         direct = module.generator.estimate(scan.diffraction[:3])  # (3, 4, N, N)
     torch.testing.assert_close(table[rows[:3]], direct, rtol=1e-5, atol=1e-6)
     same = scan.indices.reshape(-1) == scan.indices.reshape(-1)[0]
-    assert len(set(rows.reshape(-1)[torch.from_numpy(same)].tolist())) == 1  # shared patterns share a row
+    assert (
+        len(set(rows.reshape(-1)[torch.from_numpy(same)].tolist())) == 1
+    )  # shared patterns share a row
 
 
 def test_over_budget_or_without_an_estimate_nothing_is_cached():
@@ -33,9 +35,17 @@ def test_batches_are_named_and_carry_the_cached_estimate():
     batches = GroupBatches(scan, estimate_table(module.generator, scan))
     batch = next(iter(DataLoader(batches, batch_size=5)))
     assert set(batch) == {"diffraction", "offsets", "estimate"}
-    assert batch["diffraction"].shape == (5, 4, 64, 64) and batch["estimate"].shape == (5, 4, 64, 64)
+    assert batch["diffraction"].shape == (5, 4, 64, 64) and batch["estimate"].shape == (
+        5,
+        4,
+        64,
+        64,
+    )
     torch.testing.assert_close(batch["offsets"], scan.offsets[:5])
-    assert set(next(iter(DataLoader(GroupBatches(scan), batch_size=2)))) == {"diffraction", "offsets"}
+    assert set(next(iter(DataLoader(GroupBatches(scan), batch_size=2)))) == {
+        "diffraction",
+        "offsets",
+    }
 
 
 def test_a_cached_estimate_gives_the_loss_and_gradients_of_computing_it():
@@ -63,7 +73,9 @@ def test_a_cached_estimate_gives_the_loss_and_gradients_of_computing_it():
     (loss_a, scale_a, weight_a), (loss_b, scale_b, weight_b) = results
     torch.testing.assert_close(loss_b, loss_a, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(scale_b, scale_a, rtol=1e-3, atol=1e-4)
-    torch.testing.assert_close(weight_b, weight_a, rtol=1e-3, atol=1e-4 * float(weight_a.abs().max()))
+    torch.testing.assert_close(
+        weight_b, weight_a, rtol=1e-3, atol=1e-4 * float(weight_a.abs().max())
+    )
     assert scale_a.abs() > 1e-3  # the comparison is not between two zeros
 
 
@@ -78,13 +90,17 @@ def test_inference_through_the_table_reconstructs_what_per_batch_estimates_give(
     with torch.no_grad():
         for head in module.generator._heads():
             torch.nn.init.normal_(head.weight, std=0.05)  # a network that does not return its input
-    bundle = infer.LoadedBundle(module.eval(), module.model_config, module.training_config, {}, {}, {},
-                                path=None)
+    bundle = infer.LoadedBundle(
+        module.eval(), module.model_config, module.training_config, {}, {}, {}, path=None
+    )
     data = load_diffraction(simulated_files()[0])
-    execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "inference_batch_size": 8})
+    execution = PyTorchExecutionConfig.from_values(
+        {"accelerator": "cpu", "inference_batch_size": 8}
+    )
     cached = infer.reconstruct(bundle, data, execution)
     monkeypatch.setattr(infer, "estimate_table", lambda *args, **kwargs: None)
     direct = infer.reconstruct(bundle, data, execution)
     assert cached.n_groups == direct.n_groups
-    torch.testing.assert_close(torch.from_numpy(cached.object), torch.from_numpy(direct.object),
-                               rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        torch.from_numpy(cached.object), torch.from_numpy(direct.object), rtol=1e-4, atol=1e-5
+    )

@@ -22,8 +22,17 @@ def _run(argv: list[str]) -> int:
 
 def test_simulate_writes_train_and_test_files_and_prints_a_summary(tmp_path, capsys):
     out = tmp_path / "sim.npz"
-    argv = [str(out), "--n-positions", "120", "--nphotons", "1e4", "--seed", "4",
-            "--test-fraction", "0.25"]
+    argv = [
+        str(out),
+        "--n-positions",
+        "120",
+        "--nphotons",
+        "1e4",
+        "--seed",
+        "4",
+        "--test-fraction",
+        "0.25",
+    ]
     assert _run(argv) == 0
     printed = capsys.readouterr().out
     assert f"wrote {out}:" in printed and f"wrote {tmp_path / 'sim_test.npz'}:" in printed
@@ -52,15 +61,23 @@ def test_handler_is_registered_with_the_defaults():
     args = parser.parse_args(["simulate", "x.npz"])
     assert args.handler is cli_simulate.run_simulate
     assert (args.N, args.n_positions, args.object, args.probe, args.scan) == (
-        64, 1000, "lines", "disk", "grid-jitter")
+        64,
+        1000,
+        "lines",
+        "disk",
+        "grid-jitter",
+    )
     assert (args.nphotons, args.seed, args.test_fraction, args.overwrite) == (1e6, 0, None, False)
 
 
 def test_importing_the_subcommand_does_not_import_torch_or_numpy():
-    code = ("import sys, ptycho_engine.cli_simulate; "
-            "print('torch' in sys.modules, 'numpy' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    code = (
+        "import sys, ptycho_engine.cli_simulate; "
+        "print('torch' in sys.modules, 'numpy' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.split() == ["False", "False"]
 
 

@@ -11,16 +11,40 @@ import pytest
 from ptycho_engine.cli import main
 from tests.engine.simdata import simulated_files
 
-TINY = ["--n-filters-scale", "1", "--n-groups", "16", "--batch-size", "8", "--accelerator", "cpu",
-        "--enable-progress-bar", "false", "--quiet"]
+TINY = [
+    "--n-filters-scale",
+    "1",
+    "--n-groups",
+    "16",
+    "--batch-size",
+    "8",
+    "--accelerator",
+    "cpu",
+    "--enable-progress-bar",
+    "false",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
     train_file, _ = simulated_files()
     out = tmp_path_factory.mktemp("run") / "model"
-    assert main(["train", "--train-data-file", str(train_file), "--output-dir", str(out),
-                 "--nepochs", "1", *TINY]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--train-data-file",
+                str(train_file),
+                "--output-dir",
+                str(out),
+                "--nepochs",
+                "1",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -33,8 +57,18 @@ def test_train_writes_bundle_checkpoint_metrics_and_curve(trained, capsys):
 def test_train_refuses_to_overwrite_a_bundle(trained, capsys):
     train_file, _ = simulated_files()
     before = (trained / "wts.h5.zip").read_bytes()
-    status = main(["train", "--train-data-file", str(train_file), "--output-dir", str(trained),
-                   "--nepochs", "1", *TINY])
+    status = main(
+        [
+            "train",
+            "--train-data-file",
+            str(train_file),
+            "--output-dir",
+            str(trained),
+            "--nepochs",
+            "1",
+            *TINY,
+        ]
+    )
     assert status == 2 and "--overwrite" in capsys.readouterr().err
     assert (trained / "wts.h5.zip").read_bytes() == before
 
@@ -53,11 +87,24 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, trained, capsys):
     # fresh run, resume ignored, would compute the same first epoch again: training is seeded)
     last = run / "checkpoints" / "last.ckpt"
     checkpoint = torch.load(last, weights_only=False)  # this test's own file
-    history = next(state for name, state in checkpoint["callbacks"].items() if "LossHistory" in name)
+    history = next(
+        state for name, state in checkpoint["callbacks"].items() if "LossHistory" in name
+    )
     history["history"]["train_loss"][0] = 12345.0
     torch.save(checkpoint, last)
-    status = main(["train", "--train-data-file", str(train_file), "--output-dir", str(run),
-                   "--nepochs", "2", "--resume", *TINY])
+    status = main(
+        [
+            "train",
+            "--train-data-file",
+            str(train_file),
+            "--output-dir",
+            str(run),
+            "--nepochs",
+            "2",
+            "--resume",
+            *TINY,
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 0 and "trained 2 epochs" in out
     losses = read_bundle(run).extras["train_loss"]
@@ -67,8 +114,22 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path, trained, capsys):
 def test_infer_writes_reconstruction_figures_and_metrics(trained, tmp_path, capsys):
     _, test_file = simulated_files()
     out = tmp_path / "recon"
-    status = main(["infer", "--model-path", str(trained), "--test-data-file", str(test_file),
-                   "--output-dir", str(out), "--quiet", "--phase-vmin", "-1", "--phase-vmax", "1"])
+    status = main(
+        [
+            "infer",
+            "--model-path",
+            str(trained),
+            "--test-data-file",
+            str(test_file),
+            "--output-dir",
+            str(out),
+            "--quiet",
+            "--phase-vmin",
+            "-1",
+            "--phase-vmax",
+            "1",
+        ]
+    )
     assert status == 0
     result = np.load(out / "reconstruction.npz", allow_pickle=False)
     assert result["object"].dtype == np.complex64 and result["origin"].shape == (2,)
@@ -82,37 +143,77 @@ def test_infer_writes_reconstruction_figures_and_metrics(trained, tmp_path, caps
 
 def test_infer_refuses_model_settings_that_differ_from_the_bundle(trained, tmp_path, capsys):
     _, test_file = simulated_files()
-    status = main(["infer", "--model-path", str(trained), "--test-data-file", str(test_file),
-                   "--output-dir", str(tmp_path / "r"), "--gridsize", "2"])
+    status = main(
+        [
+            "infer",
+            "--model-path",
+            str(trained),
+            "--test-data-file",
+            str(test_file),
+            "--output-dir",
+            str(tmp_path / "r"),
+            "--gridsize",
+            "2",
+        ]
+    )
     assert status == 2 and "model settings come from the bundle" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
 def test_tensorflow_backend_is_refused_clearly(tmp_path, capsys):
     train_file, _ = simulated_files()
-    status = main(["train", "--train-data-file", str(train_file), "--output-dir", str(tmp_path),
-                   "--backend", "tensorflow", *TINY])
+    status = main(
+        [
+            "train",
+            "--train-data-file",
+            str(train_file),
+            "--output-dir",
+            str(tmp_path),
+            "--backend",
+            "tensorflow",
+            *TINY,
+        ]
+    )
     assert status == 2 and "no TensorFlow engine" in capsys.readouterr().err
 
 
-_WITHOUT_TORCH = ("import sys; sys.modules['torch'] = sys.modules['lightning'] = None; "
-                  "from ptycho_engine.cli import main; sys.exit(main(sys.argv[1:]))")
+_WITHOUT_TORCH = (
+    "import sys; sys.modules['torch'] = sys.modules['lightning'] = None; "
+    "from ptycho_engine.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def _run_without_torch(args: list[str], cwd: Path):
     # the interpreter cannot import torch or Lightning, as on a machine without the engine
-    return subprocess.run([sys.executable, "-c", _WITHOUT_TORCH, *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT_TORCH, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("command", [
-    ["train", "--train-data-file", "{data}", "--output-dir", "{out}"],
-    ["infer", "--model-path", "{tmp}/model", "--test-data-file", "{data}", "--output-dir", "{out}"],
-    ["demo", "--output-dir", "{out}"],
-    ["simulate", "{out}/scan.npz"],
-    ["data", "check", "{data}"],
-    ["data", "convert", "{data}", "{out}/converted.npz"],
-], ids=lambda command: " ".join(command[:2]))
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "--train-data-file", "{data}", "--output-dir", "{out}"],
+        [
+            "infer",
+            "--model-path",
+            "{tmp}/model",
+            "--test-data-file",
+            "{data}",
+            "--output-dir",
+            "{out}",
+        ],
+        ["demo", "--output-dir", "{out}"],
+        ["simulate", "{out}/scan.npz"],
+        ["data", "check", "{data}"],
+        ["data", "convert", "{data}", "{out}/converted.npz"],
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
 def test_without_torch_engine_commands_name_the_install_command(tmp_path, command):
     train_file, _ = simulated_files()
     if command[0] == "infer":  # its settings come from the bundle, read before the engine is needed

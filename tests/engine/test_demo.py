@@ -29,9 +29,14 @@ def test_the_demo_writes_its_outputs_and_beats_a_constant_object(short_demo, tmp
         # even two epochs start from each pattern's physics estimate (SSIM about 0.85 / 0.9)
         assert ssim > 0.7
     assert "constant object" in printed and "train time (s)" in printed
-    for name in ("simulated.npz", "model/wts.h5.zip", "model/loss_curve.png",
-                 "reconstruction/reconstruction.npz", "reconstruction/amplitude.png",
-                 "reconstruction/phase.png"):
+    for name in (
+        "simulated.npz",
+        "model/wts.h5.zip",
+        "model/loss_curve.png",
+        "reconstruction/reconstruction.npz",
+        "reconstruction/amplitude.png",
+        "reconstruction/phase.png",
+    ):
         assert (out / name).is_file(), name
         assert str(out / name) in printed  # and where everything went
 

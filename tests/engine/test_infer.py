@@ -29,14 +29,22 @@ class _DeltaGenerator(nn.Module):
 
 def _scan(positions: np.ndarray) -> object:
     m = len(positions)
-    return validate_arrays({"diff3d": np.ones((m, N, N), np.float32), "xcoords": positions[:, 0],
-                            "ycoords": positions[:, 1], "probeGuess": np.ones((N, N), np.complex64)})
+    return validate_arrays(
+        {
+            "diff3d": np.ones((m, N, N), np.float32),
+            "xcoords": positions[:, 0],
+            "ycoords": positions[:, 1],
+            "probeGuess": np.ones((N, N), np.complex64),
+        }
+    )
 
 
 def _bundle(gridsize: int, object_big: bool = True) -> LoadedBundle:
     model = ModelConfig(gridsize=gridsize, object_big=object_big, n_filters_scale=1)
     training = TrainingConfig(model=model, neighbor_count=max(4, gridsize**2))
-    module = PinnModule(model, training, torch.ones(1, N, N, dtype=torch.complex64), photon_scale=1.0)
+    module = PinnModule(
+        model, training, torch.ones(1, N, N, dtype=torch.complex64), photon_scale=1.0
+    )
     module.generator = _DeltaGenerator(model.C if object_big else 1)
     return LoadedBundle(module.eval(), model, training, {}, {}, {}, path=None)
 
@@ -50,12 +58,14 @@ def test_every_position_gets_its_bright_pixel(gridsize, n_groups):
     # groups that hold every position are predicted.
     grid = np.arange(5) * 70.0 + 100
     positions = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
-    execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "inference_batch_size": 7})
+    execution = PyTorchExecutionConfig.from_values(
+        {"accelerator": "cpu", "inference_batch_size": 7}
+    )
     result = reconstruct(_bundle(gridsize), _scan(positions), execution, n_groups=n_groups)
     obj = np.abs(result.object)
     for x, y in positions:
         row, col = int(y - result.origin[1]), int(x - result.origin[0])
-        window = obj[row - 1:row + 2, col - 1:col + 2]
+        window = obj[row - 1 : row + 2, col - 1 : col + 2]
         assert obj[row, col] == window.max() >= 0.25 - 1e-6  # the peak sits on the position
         if gridsize == 1:
             assert obj[row, col] == pytest.approx(1.0)  # no merge: exact
@@ -70,15 +80,18 @@ def test_every_position_gets_its_bright_pixel(gridsize, n_groups):
 def test_one_patch_per_group_goes_to_the_group_centre():
     positions = np.array([[100.0, 100.0], [104.0, 100.0], [100.0, 104.0], [104.0, 104.0]])
     execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu"})
-    result = reconstruct(_bundle(2, object_big=False), _scan(positions), execution, n_groups=1,
-                         neighbor_count=3)
+    result = reconstruct(
+        _bundle(2, object_big=False), _scan(positions), execution, n_groups=1, neighbor_count=3
+    )
     row, col = np.unravel_index(np.argmax(np.abs(result.object)), result.object.shape)
     assert (col + result.origin[0], row + result.origin[1]) == (102.0, 102.0)
 
 
 def test_timings_are_reported():
     positions = np.random.default_rng(1).uniform(60, 140, size=(10, 2))
-    result = reconstruct(_bundle(1), _scan(positions), PyTorchExecutionConfig.from_values({"accelerator": "cpu"}))
+    result = reconstruct(
+        _bundle(1), _scan(positions), PyTorchExecutionConfig.from_values({"accelerator": "cpu"})
+    )
     assert set(result.timings) == {"predict_s", "stitch_s", "total_s"}
     assert result.timings["total_s"] >= result.timings["predict_s"] + result.timings["stitch_s"]
 
@@ -86,8 +99,14 @@ def test_timings_are_reported():
 def test_wrong_patch_size_is_refused():
     from ptycho_engine.errors import EngineError
 
-    small = validate_arrays({"diff3d": np.ones((4, 128, 128), np.float32), "xcoords": np.arange(4.0) + 100,
-                             "ycoords": np.arange(4.0) + 100, "probeGuess": np.ones((128, 128), np.complex64)})
+    small = validate_arrays(
+        {
+            "diff3d": np.ones((4, 128, 128), np.float32),
+            "xcoords": np.arange(4.0) + 100,
+            "ycoords": np.arange(4.0) + 100,
+            "probeGuess": np.ones((128, 128), np.complex64),
+        }
+    )
     with pytest.raises(EngineError, match="N=64"):
         reconstruct(_bundle(1), small, PyTorchExecutionConfig.from_values({"accelerator": "cpu"}))
 
@@ -109,8 +128,10 @@ class _DtypeRecorder(_DeltaGenerator):
         return super().forward(x)
 
 
-@pytest.mark.parametrize("precision,dtype", [("32-true", torch.float32), ("bf16-mixed", torch.bfloat16),
-                                             ("bf16-true", torch.bfloat16)])
+@pytest.mark.parametrize(
+    "precision,dtype",
+    [("32-true", torch.float32), ("bf16-mixed", torch.bfloat16), ("bf16-true", torch.bfloat16)],
+)
 def test_prediction_follows_the_execution_precision(precision, dtype):
     # a half-precision run predicts as it trained: convolutions in bfloat16 (autocast), while
     # the stitched object stays complex64
@@ -130,9 +151,13 @@ def test_inference_does_not_import_lightning():
     import subprocess
     import sys
 
-    code = ("import sys, ptycho_engine.infer, ptycho_engine.iterative, ptycho_engine.outputs, "
-            "ptycho_engine.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'lightning'))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = (
+        "import sys, ptycho_engine.infer, ptycho_engine.iterative, ptycho_engine.outputs, "
+        "ptycho_engine.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'lightning'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -142,4 +167,8 @@ def test_the_default_inference_batch_is_smaller_on_a_cpu():
     assert inference_batch_size(default, training, "cpu") == 2 * 8
     assert inference_batch_size(default, training, "cuda") == 4 * 8
     chosen = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "inference_batch_size": 5})
-    assert inference_batch_size(chosen, training, "cpu") == inference_batch_size(chosen, training, "cuda") == 5
+    assert (
+        inference_batch_size(chosen, training, "cpu")
+        == inference_batch_size(chosen, training, "cuda")
+        == 5
+    )

@@ -17,10 +17,14 @@ EXECUTION = PyTorchExecutionConfig.from_values({"accelerator": "cpu", "seed": 0}
 
 def _setup(estimate_iterations: int = ModelConfig().estimate_iterations, **training):
     train_file, _ = simulated_files()
-    model = ModelConfig(gridsize=training.pop("gridsize", 1), n_filters_scale=1,
-                        estimate_iterations=estimate_iterations)
-    config = TrainingConfig(model=model,
-                            train_data_file=train_file, nphotons=1e6, n_groups=32, **training)
+    model = ModelConfig(
+        gridsize=training.pop("gridsize", 1),
+        n_filters_scale=1,
+        estimate_iterations=estimate_iterations,
+    )
+    config = TrainingConfig(
+        model=model, train_data_file=train_file, nphotons=1e6, n_groups=32, **training
+    )
     data = load_diffraction(train_file)
     scan = group_for_training(data, config, EXECUTION)
     probe, _ = prepare_probe(data.probe, config)
@@ -40,7 +44,9 @@ def test_trainable_log_scale_is_optimised():
     assert isinstance(module.log_scale, torch.nn.Parameter)
     optimizer = build_optimizer(module.parameters(), module.training_config)
     assert any(p is module.log_scale for group in optimizer.param_groups for p in group["params"])
-    loss = module.compute_losses({"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]})["loss"]
+    loss = module.compute_losses(
+        {"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]}
+    )["loss"]
     loss.backward()
     assert module.log_scale.grad is not None and module.log_scale.grad.abs() > 0
 
@@ -79,10 +85,14 @@ def test_log_scale_starts_where_a_half_amplitude_object_explains_the_data():
 
 def test_loss_weights():
     module, scan = _setup(nll_weight=0.0, mae_weight=1.0)
-    losses = module.compute_losses({"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]})
+    losses = module.compute_losses(
+        {"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]}
+    )
     assert set(losses) == {"mae", "loss"} and torch.equal(losses["loss"], losses["mae"])
     module, _ = _setup(nll_weight=0.5, mae_weight=0.5)
-    losses = module.compute_losses({"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]})
+    losses = module.compute_losses(
+        {"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4]}
+    )
     assert torch.allclose(losses["loss"], 0.5 * losses["nll"] + 0.5 * losses["mae"])
 
 
@@ -90,7 +100,11 @@ def test_the_realspace_branch_is_the_product_of_its_two_weights():
     from ptycho_engine.physics.losses import realspace_mae
 
     module, scan = _setup(nll_weight=0.5, realspace_weight=0.4, realspace_mae_weight=0.25)
-    batch = {"diffraction": scan.diffraction[:4], "offsets": scan.offsets[:4], "truth": scan.truth[:4]}
+    batch = {
+        "diffraction": scan.diffraction[:4],
+        "offsets": scan.offsets[:4],
+        "truth": scan.truth[:4],
+    }
     losses = module.compute_losses(batch)
     mae = realspace_mae(module(batch["diffraction"]), batch["truth"])
     assert float(mae) > 0.01
@@ -115,8 +129,11 @@ def test_a_few_steps_lower_the_loss():
 
 def test_one_patch_per_group_is_seen_at_each_offset():
     train_file, _ = simulated_files()
-    config = TrainingConfig(model=ModelConfig(gridsize=2, object_big=False, n_filters_scale=1),
-                            train_data_file=train_file, n_groups=8)
+    config = TrainingConfig(
+        model=ModelConfig(gridsize=2, object_big=False, n_filters_scale=1),
+        train_data_file=train_file,
+        n_groups=8,
+    )
     data = load_diffraction(train_file)
     scan = group_for_training(data, config, EXECUTION)
     probe, _ = prepare_probe(data.probe, config)

@@ -12,9 +12,15 @@ from ptycho_engine.train import train
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 from tests.engine.simdata import simulated_files
 
-EXECUTION = PyTorchExecutionConfig.from_values({
-    "accelerator": "cpu", "enable_progress_bar": False, "logger": "none", "seed": 0,
-    "enable_checkpointing": False})
+EXECUTION = PyTorchExecutionConfig.from_values(
+    {
+        "accelerator": "cpu",
+        "enable_progress_bar": False,
+        "logger": "none",
+        "seed": 0,
+        "enable_checkpointing": False,
+    }
+)
 
 
 class _RateAtEpochStart(L.Callback):
@@ -27,9 +33,17 @@ class _RateAtEpochStart(L.Callback):
 
 def _rates(tmp_path, **schedule) -> tuple[list[float], TrainingConfig]:
     train_file, _ = simulated_files()
-    config = TrainingConfig(model=ModelConfig(n_filters_scale=1, estimate_iterations=0),
-                            train_data_file=train_file, output_dir=tmp_path, nphotons=1e6,
-                            n_groups=16, batch_size=8, nepochs=4, learning_rate=1e-3, **schedule)
+    config = TrainingConfig(
+        model=ModelConfig(n_filters_scale=1, estimate_iterations=0),
+        train_data_file=train_file,
+        output_dir=tmp_path,
+        nphotons=1e6,
+        n_groups=16,
+        batch_size=8,
+        nepochs=4,
+        learning_rate=1e-3,
+        **schedule,
+    )
     recorder = _RateAtEpochStart()
     train(config, EXECUTION, callbacks=[recorder])
     return recorder.rates, config
@@ -41,7 +55,9 @@ def test_the_exponential_schedule_steps_every_epoch(tmp_path):
 
 
 def test_warmup_cosine_follows_its_curve(tmp_path):
-    rates, config = _rates(tmp_path, scheduler="warmup-cosine", lr_warmup_epochs=2, lr_min_ratio=0.1)
+    rates, config = _rates(
+        tmp_path, scheduler="warmup-cosine", lr_warmup_epochs=2, lr_min_ratio=0.1
+    )
     factor = warmup_cosine(config)
     assert rates == pytest.approx([1e-3 * factor(epoch) for epoch in range(4)])
     assert rates[0] == pytest.approx(1e-4) and rates[1] == pytest.approx(5.5e-4)  # warm-up from 0.1

@@ -49,13 +49,15 @@ def test_overlapping_patches_are_averaged_by_weight():
 def test_batches_accumulate_like_one_call():
     rng = np.random.default_rng(0)
     positions = torch.from_numpy(rng.uniform(20, 60, size=(12, 2)))
-    patches = torch.from_numpy(rng.normal(size=(12, N, N)) + 1j * rng.normal(size=(12, N, N))).to(torch.complex64)
+    patches = torch.from_numpy(rng.normal(size=(12, N, N)) + 1j * rng.normal(size=(12, N, N))).to(
+        torch.complex64
+    )
     origin, shape = canvas_frame(positions.numpy(), N)
     weight = probe_weight(torch.ones(1, N, N, dtype=torch.complex64))
     whole, batched = Stitcher(shape, origin, weight), Stitcher(shape, origin, weight)
     whole.add(patches, positions)
     for first in range(0, 12, 5):
-        batched.add(patches[first:first + 5], positions[first:first + 5])
+        batched.add(patches[first : first + 5], positions[first : first + 5])
     assert torch.allclose(whole.result()[0], batched.result()[0], atol=1e-5)
 
 

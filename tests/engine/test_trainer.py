@@ -16,7 +16,9 @@ CPU = HardwareDescription(cuda_device_count=0, cpu_count=2)
 def _trainer(tmp_path: Path, *, has_validation: bool = True, **values):
     execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu", **values})
     resolved = resolve_execution(execution, CPU)
-    return build_trainer(execution, resolved, output_dir=tmp_path, max_epochs=7, has_validation=has_validation)
+    return build_trainer(
+        execution, resolved, output_dir=tmp_path, max_epochs=7, has_validation=has_validation
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +48,9 @@ def test_deterministic(tmp_path):
 
 
 def test_accumulation_and_clipping(tmp_path):
-    trainer = _trainer(tmp_path, accumulate_grad_batches=4, gradient_clip_val=0.5, gradient_clip_algorithm="value")
+    trainer = _trainer(
+        tmp_path, accumulate_grad_batches=4, gradient_clip_val=0.5, gradient_clip_algorithm="value"
+    )
     assert trainer.accumulate_grad_batches == 4
     assert (trainer.gradient_clip_val, trainer.gradient_clip_algorithm) == (0.5, "value")
 
@@ -59,8 +63,15 @@ def test_logger(tmp_path):
 
 
 def test_checkpointing(tmp_path):
-    callback = _trainer(tmp_path, checkpoint_save_top_k=3, checkpoint_monitor="val_loss", checkpoint_mode="max").checkpoint_callback
-    assert (callback.save_top_k, callback.monitor, callback.mode, callback.save_last) == (3, "val_loss", "max", True)
+    callback = _trainer(
+        tmp_path, checkpoint_save_top_k=3, checkpoint_monitor="val_loss", checkpoint_mode="max"
+    ).checkpoint_callback
+    assert (callback.save_top_k, callback.monitor, callback.mode, callback.save_last) == (
+        3,
+        "val_loss",
+        "max",
+        True,
+    )
     assert Path(callback.dirpath) == tmp_path / "checkpoints"
     assert _trainer(tmp_path, enable_checkpointing=False).checkpoint_callback is None
 
@@ -71,7 +82,9 @@ def test_monitor_falls_back_to_the_training_loss_without_validation(tmp_path):
 
 def test_early_stopping(tmp_path):
     assert _trainer(tmp_path).early_stopping_callback is None
-    stopper = _trainer(tmp_path, early_stop_patience=5, checkpoint_mode="min").early_stopping_callback
+    stopper = _trainer(
+        tmp_path, early_stop_patience=5, checkpoint_mode="min"
+    ).early_stopping_callback
     assert (stopper.patience, stopper.monitor, stopper.mode) == (5, "val_loss", "min")
 
 

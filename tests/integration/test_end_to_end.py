@@ -22,8 +22,9 @@ from ptycho_engine.metrics import evaluate_reconstruction
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 from tests.engine.simdata import simulated_files
 
-EXECUTION = PyTorchExecutionConfig.from_values({
-    "accelerator": "cpu", "enable_progress_bar": False, "logger": "csv", "seed": 0})
+EXECUTION = PyTorchExecutionConfig.from_values(
+    {"accelerator": "cpu", "enable_progress_bar": False, "logger": "csv", "seed": 0}
+)
 EPOCHS = 16  # × 12 steps of 8 groups
 SSIM_MARGIN = 0.15  # mean of amplitude and phase SSIM, against an untrained CNN
 NLL_MARGIN = 2.0  # Poisson NLL per pixel; a flat object is about 20 above the truth here
@@ -32,23 +33,35 @@ OVERLAP_SSIM_MARGIN = 0.015  # gridsize 2 against its own starting estimate (mea
 
 def _ssim(bundle, data) -> float:
     reconstruction = reconstruct(bundle, data, EXECUTION)
-    scores = evaluate_reconstruction(reconstruction.object, data.object, origin=reconstruction.origin,
-                                     positions_xy=data.positions_xy, patch_size=data.N).to_dict()
+    scores = evaluate_reconstruction(
+        reconstruction.object,
+        data.object,
+        origin=reconstruction.origin,
+        positions_xy=data.positions_xy,
+        patch_size=data.N,
+    ).to_dict()
     return (scores["amplitude"]["ssim"] + scores["phase"]["ssim"]) / 2
 
 
 @torch.no_grad()
 def _nll(bundle, scan) -> float:
-    return float(bundle.module.compute_losses({"diffraction": scan.diffraction, "offsets": scan.offsets})["nll"])
+    return float(
+        bundle.module.compute_losses({"diffraction": scan.diffraction, "offsets": scan.offsets})[
+            "nll"
+        ]
+    )
 
 
 def _untrained(bundle_path: Path, *, with_estimate: bool):
     """An untrained network: the same one (returns each pattern's own estimate), or without
-    the probe, a plain CNN (a nearly flat object)."""
+    the probe, a plain CNN (a nearly flat object).
+    """
     bundle = load_bundle(bundle_path)
     torch.manual_seed(123)
     probe = bundle.module.probe if with_estimate else None
-    bundle.module.generator = type(bundle.module.generator).from_config(bundle.model, probe=probe).eval()
+    bundle.module.generator = (
+        type(bundle.module.generator).from_config(bundle.model, probe=probe).eval()
+    )
     return bundle
 
 
@@ -56,8 +69,14 @@ def _untrained(bundle_path: Path, *, with_estimate: bool):
 def test_train_save_load_infer(tmp_path: Path, gridsize: int):
     train_file, _ = simulated_files(n_positions=256)
     config = TrainingConfig(
-        model=ModelConfig(gridsize=gridsize), train_data_file=train_file, output_dir=tmp_path / "model",
-        nphotons=1e6, n_groups=96, nepochs=EPOCHS, batch_size=8)
+        model=ModelConfig(gridsize=gridsize),
+        train_data_file=train_file,
+        output_dir=tmp_path / "model",
+        nphotons=1e6,
+        n_groups=96,
+        nepochs=EPOCHS,
+        batch_size=8,
+    )
     result = training.train(config, EXECUTION)
     assert result.bundle_path == tmp_path / "model" / "wts.h5.zip"
     assert (tmp_path / "model" / "checkpoints" / "last.ckpt").is_file()
@@ -84,8 +103,16 @@ def test_a_trained_probe_reloads_with_the_estimates_the_network_learned_on(tmp_p
     # correct estimates made with the initial one (training caches them): the reloaded bundle
     # must estimate with that one too, and so predict exactly as the trained network did
     train_file, _ = simulated_files(n_positions=256)
-    config = TrainingConfig(model=ModelConfig(), train_data_file=train_file, output_dir=tmp_path / "model",
-                            nphotons=1e6, n_groups=32, nepochs=1, batch_size=8, probe_trainable=True)
+    config = TrainingConfig(
+        model=ModelConfig(),
+        train_data_file=train_file,
+        output_dir=tmp_path / "model",
+        nphotons=1e6,
+        n_groups=32,
+        nepochs=1,
+        batch_size=8,
+        probe_trainable=True,
+    )
     result = training.train(config, EXECUTION)
     data = load_diffraction(train_file)
     initial, _ = training.prepare_probe(data.probe, config)

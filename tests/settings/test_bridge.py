@@ -9,13 +9,16 @@ from ptycho_settings import InferenceConfig, ModelConfig, PyTorchExecutionConfig
 from ptycho_settings.migrate import migrate_upstream
 
 
-@pytest.mark.parametrize("kwargs,field,expected", [
-    ({"n_images": 64}, "n_groups", 64),
-    ({"max_epochs": 7}, "nepochs", 7),
-    ({"epochs": 8}, "nepochs", 8),
-    ({"K": 6}, "neighbor_count", 6),
-    ({"nll": True}, "nll_weight", 1.0),
-])
+@pytest.mark.parametrize(
+    "kwargs,field,expected",
+    [
+        ({"n_images": 64}, "n_groups", 64),
+        ({"max_epochs": 7}, "nepochs", 7),
+        ({"epochs": 8}, "nepochs", 8),
+        ({"K": 6}, "neighbor_count", 6),
+        ({"nll": True}, "nll_weight", 1.0),
+    ],
+)
 def test_training_aliases(kwargs, field, expected):
     with pytest.warns(DeprecationWarning, match=f"use `{field}`"):
         config = TrainingConfig(**kwargs)
@@ -28,13 +31,16 @@ def test_nll_false_turns_the_likelihood_off():
     assert config.nll_weight == 0.0
 
 
-@pytest.mark.parametrize("kwargs,field,expected", [
-    ({"grid_size": (2, 2)}, "gridsize", 2),
-    ({"grid_size": [3, 3]}, "gridsize", 3),
-    ({"mode": "Unsupervised"}, "model_type", "pinn"),
-    ({"mode": "Supervised"}, "model_type", "supervised"),
-    ({"model_type": "Unsupervised"}, "model_type", "pinn"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field,expected",
+    [
+        ({"grid_size": (2, 2)}, "gridsize", 2),
+        ({"grid_size": [3, 3]}, "gridsize", 3),
+        ({"mode": "Unsupervised"}, "model_type", "pinn"),
+        ({"mode": "Supervised"}, "model_type", "supervised"),
+        ({"model_type": "Unsupervised"}, "model_type", "pinn"),
+    ],
+)
 def test_model_aliases(kwargs, field, expected):
     with pytest.warns(DeprecationWarning):
         assert getattr(ModelConfig(**kwargs), field) == expected
@@ -84,16 +90,43 @@ def test_inference_aliases():
 
 def test_migrate_upstream_layout():
     old = {
-        "data_config": {"N": 128, "grid_size": [2, 2], "K": 6, "nphotons": 1e5, "C": 4, "n_subsample": 7},
+        "data_config": {
+            "N": 128,
+            "grid_size": [2, 2],
+            "K": 6,
+            "nphotons": 1e5,
+            "C": 4,
+            "n_subsample": 7,
+        },
         "model_config": {"mode": "Unsupervised", "amp_activation": "silu", "object_big": True},
-        "training_config": {"epochs": 20, "batch_size": 32, "nll": True, "device": "cuda",
-                            "strategy": "ddp", "orchestrator": "Mlflow"},
+        "training_config": {
+            "epochs": 20,
+            "batch_size": 32,
+            "nll": True,
+            "device": "cuda",
+            "strategy": "ddp",
+            "orchestrator": "Mlflow",
+        },
         "inference_config": {"batch_size": 1000},
     }
     sections, unmapped = migrate_upstream(old)
-    assert sections["model"] == {"N": 128, "gridsize": 2, "model_type": "pinn", "amp_activation": "swish",
-                                 "object_big": True}
-    assert sections["training"] == {"neighbor_count": 6, "nphotons": 1e5, "nepochs": 20, "batch_size": 32,
-                                    "nll_weight": 1.0}
-    assert sections["execution"] == {"accelerator": "gpu", "strategy": "ddp", "inference_batch_size": 1000}
+    assert sections["model"] == {
+        "N": 128,
+        "gridsize": 2,
+        "model_type": "pinn",
+        "amp_activation": "swish",
+        "object_big": True,
+    }
+    assert sections["training"] == {
+        "neighbor_count": 6,
+        "nphotons": 1e5,
+        "nepochs": 20,
+        "batch_size": 32,
+        "nll_weight": 1.0,
+    }
+    assert sections["execution"] == {
+        "accelerator": "gpu",
+        "strategy": "ddp",
+        "inference_batch_size": 1000,
+    }
     assert unmapped == ["data_config.n_subsample", "training_config.orchestrator"]

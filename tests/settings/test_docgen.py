@@ -10,7 +10,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 def test_configuration_reference_is_current():
     assert DOC.read_text(encoding="utf-8") == render_configuration_markdown(), (
-        "docs/configuration.md is stale: run `python -m ptycho_settings.docgen docs/configuration.md`")
+        "docs/configuration.md is stale: run `python -m ptycho_settings.docgen docs/configuration.md`"
+    )
 
 
 def test_every_field_is_documented_with_its_environment_name():

@@ -14,9 +14,14 @@ def test_every_field_has_a_documented_environment_name():
 
 
 def test_canonical_fields_are_read_from_the_environment():
-    resolved = create_training_config(environ={"PTYCHO_N": "128", "PTYCHO_GRIDSIZE": "2",
-                                               "PTYCHO_OBJECT_BIG": "false"})
-    assert (resolved.config.model.N, resolved.config.model.gridsize, resolved.config.model.object_big) == (128, 2, False)
+    resolved = create_training_config(
+        environ={"PTYCHO_N": "128", "PTYCHO_GRIDSIZE": "2", "PTYCHO_OBJECT_BIG": "false"}
+    )
+    assert (
+        resolved.config.model.N,
+        resolved.config.model.gridsize,
+        resolved.config.model.object_big,
+    ) == (128, 2, False)
     assert resolved.source("model.object_big").detail == "PTYCHO_OBJECT_BIG"
 
 
@@ -32,14 +37,23 @@ def test_device_and_accelerator_disagreeing_is_an_error():
 
 
 def test_misspelt_variable_suggests_the_closest_name():
-    with pytest.raises(SettingsError, match="PTYCHO_NEPOCH is not a setting.*did you mean PTYCHO_NEPOCHS"):
+    with pytest.raises(
+        SettingsError, match="PTYCHO_NEPOCH is not a setting.*did you mean PTYCHO_NEPOCHS"
+    ):
         create_training_config(environ={"PTYCHO_NEPOCH": "3"})
 
 
 def test_unrelated_variables_are_ignored():
-    assert create_training_config(environ={"HOME": "/root", "PL_TRAINER_DEVICES": "8"}).execution.devices == 1
+    assert (
+        create_training_config(
+            environ={"HOME": "/root", "PL_TRAINER_DEVICES": "8"}
+        ).execution.devices
+        == 1
+    )
 
 
 def test_bad_value_names_the_variable():
-    with pytest.raises(SettingsError, match=r"execution.num_workers='many' \(from PTYCHO_NUM_WORKERS\)"):
+    with pytest.raises(
+        SettingsError, match=r"execution.num_workers='many' \(from PTYCHO_NUM_WORKERS\)"
+    ):
         create_training_config(environ={"PTYCHO_NUM_WORKERS": "many"})

@@ -9,7 +9,11 @@ from ptycho_settings import PyTorchExecutionConfig, SettingsError
 def test_defaults():
     config = PyTorchExecutionConfig()
     assert (config.accelerator, config.strategy, config.devices, config.precision) == (
-        "auto", "auto", 1, "32-true")
+        "auto",
+        "auto",
+        1,
+        "32-true",
+    )
     assert (config.logger, config.num_workers, config.checkpoint_save_top_k) == ("csv", 0, 1)
 
 
@@ -64,7 +68,9 @@ def test_precision_values_are_lightning_values():
     assert set(get_args(Precision)) <= set(get_args(_PRECISION_INPUT_STR))
 
 
-@pytest.mark.parametrize("short,long", [("32", "32-true"), ("16", "16-mixed"), ("bf16", "bf16-mixed")])
+@pytest.mark.parametrize(
+    "short,long", [("32", "32-true"), ("16", "16-mixed"), ("bf16", "bf16-mixed")]
+)
 def test_short_precision_forms(short, long):
     assert PyTorchExecutionConfig(precision=short, accelerator="gpu").precision == long
 
@@ -82,7 +88,9 @@ def test_ddp_with_mps_is_refused():
 def test_half_precision_on_cpu_is_refused():
     with pytest.raises(ValidationError, match="CPU"):
         PyTorchExecutionConfig(accelerator="cpu", precision="16-mixed")
-    assert PyTorchExecutionConfig(accelerator="cpu", precision="bf16-mixed").precision == "bf16-mixed"
+    assert (
+        PyTorchExecutionConfig(accelerator="cpu", precision="bf16-mixed").precision == "bf16-mixed"
+    )
 
 
 def test_persistent_workers_need_workers():

@@ -18,13 +18,31 @@ from ptycho_settings import (
 )
 from ptycho_settings.fields import field_section
 
-FIELDS = sorted(field_section("any")) + ["n_images", "K", "grid_size", "mode", "device", "nll", "epochs"]
+FIELDS = sorted(field_section("any")) + [
+    "n_images",
+    "K",
+    "grid_size",
+    "mode",
+    "device",
+    "nll",
+    "epochs",
+]
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 300), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=8), st.sampled_from(["64", "auto", "cpu", "ddp", "true", "none", "Default", "silu"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 300),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.sampled_from(["64", "auto", "cpu", "ddp", "true", "none", "Default", "silu"]),
 )
-values = st.one_of(scalars, st.lists(scalars, max_size=3), st.dictionaries(st.text(max_size=4), scalars, max_size=2))
-keys = st.one_of(st.sampled_from(FIELDS), st.text(string.ascii_letters + "_.", min_size=1, max_size=12))
+values = st.one_of(
+    scalars,
+    st.lists(scalars, max_size=3),
+    st.dictionaries(st.text(max_size=4), scalars, max_size=2),
+)
+keys = st.one_of(
+    st.sampled_from(FIELDS), st.text(string.ascii_letters + "_.", min_size=1, max_size=12)
+)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -40,8 +58,13 @@ def test_flat_overrides_raise_only_settings_errors(overrides):
 
 
 @FUZZ
-@given(st.dictionaries(st.sampled_from(["model", "training", "execution", "inference", "data_config", "x"]),
-                       st.dictionaries(keys, values, max_size=4), max_size=3))
+@given(
+    st.dictionaries(
+        st.sampled_from(["model", "training", "execution", "inference", "data_config", "x"]),
+        st.dictionaries(keys, values, max_size=4),
+        max_size=3,
+    )
+)
 def test_config_files_raise_only_settings_errors(tmp_path_factory, sections):
     path = tmp_path_factory.mktemp("fuzz") / "run.json"
     path.write_text(json.dumps(sections, default=str))
@@ -54,9 +77,16 @@ def test_config_files_raise_only_settings_errors(tmp_path_factory, sections):
 
 
 @FUZZ
-@given(st.dictionaries(st.one_of(st.sampled_from(["PTYCHO_" + f.upper() for f in FIELDS] + ["PTYCHO_DEVICE"]),
-                                 st.text(string.ascii_uppercase + "_", max_size=10).map("PTYCHO_".__add__)),
-                       st.text(max_size=10), max_size=4))
+@given(
+    st.dictionaries(
+        st.one_of(
+            st.sampled_from(["PTYCHO_" + f.upper() for f in FIELDS] + ["PTYCHO_DEVICE"]),
+            st.text(string.ascii_uppercase + "_", max_size=10).map("PTYCHO_".__add__),
+        ),
+        st.text(max_size=10),
+        max_size=4,
+    )
+)
 def test_environment_raises_only_settings_errors(environ):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -71,8 +101,11 @@ def test_environment_raises_only_settings_errors(environ):
 def test_direct_construction_raises_only_validation_errors(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for build in (lambda d: ModelConfig(**d), lambda d: TrainingConfig(**d),
-                      PyTorchExecutionConfig.from_values):
+        for build in (
+            lambda d: ModelConfig(**d),
+            lambda d: TrainingConfig(**d),
+            PyTorchExecutionConfig.from_values,
+        ):
             try:
                 build(data)
             except ValidationError:

@@ -20,7 +20,11 @@ def test_model_path_and_data_are_required():
 
 def test_defaults():
     config = InferenceConfig(model_path=Path("m"), test_data_file=Path("t.npz"))
-    assert (config.output_dir, config.debug, config.neighbor_count) == (Path("inference_outputs"), False, 4)
+    assert (config.output_dir, config.debug, config.neighbor_count) == (
+        Path("inference_outputs"),
+        False,
+        4,
+    )
 
 
 def test_n_images_maps_to_n_groups_with_a_warning():
@@ -36,5 +40,9 @@ def test_phase_range_must_be_ordered():
 
 def test_neighbor_rule_applies_to_inference_too():
     with pytest.raises(ValidationError, match="neighbor_count"):
-        InferenceConfig(model=ModelConfig(gridsize=2), model_path=Path("m"),
-                        test_data_file=Path("t"), neighbor_count=3)
+        InferenceConfig(
+            model=ModelConfig(gridsize=2),
+            model_path=Path("m"),
+            test_data_file=Path("t"),
+            neighbor_count=3,
+        )

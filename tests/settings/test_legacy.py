@@ -17,32 +17,82 @@ from ptycho_settings import (
 
 def _baseline_configs():
     # Upstream's "Baseline test" with gridsize 2: gridsize 3 cannot form groups from 6 neighbours.
-    model = ModelConfig(N=128, gridsize=2, model_type="pinn", amp_activation="swish", n_filters_scale=2,
-                        object_big=False, probe_big=False, probe_mask=True, pad_object=False,
-                        probe_scale=2.0, gaussian_smoothing_sigma=0.5)
+    model = ModelConfig(
+        N=128,
+        gridsize=2,
+        model_type="pinn",
+        amp_activation="swish",
+        n_filters_scale=2,
+        object_big=False,
+        probe_big=False,
+        probe_mask=True,
+        pad_object=False,
+        probe_scale=2.0,
+        gaussian_smoothing_sigma=0.5,
+    )
     training = TrainingConfig(
-        model=model, train_data_file=Path("/canonical/baseline/train_data.npz"),
-        test_data_file=Path("/canonical/baseline/test_data.npz"), n_groups=1024, n_subsample=2048,
-        subsample_seed=42, output_dir=Path("/canonical/baseline/training_outputs"), mae_weight=0.3,
-        nll_weight=0.7, realspace_mae_weight=0.05, realspace_weight=0.1, positions_provided=False,
-        probe_trainable=True, sequential_sampling=True, nphotons=5e8, batch_size=32, nepochs=100,
-        neighbor_count=6, intensity_scale_trainable=True)
+        model=model,
+        train_data_file=Path("/canonical/baseline/train_data.npz"),
+        test_data_file=Path("/canonical/baseline/test_data.npz"),
+        n_groups=1024,
+        n_subsample=2048,
+        subsample_seed=42,
+        output_dir=Path("/canonical/baseline/training_outputs"),
+        mae_weight=0.3,
+        nll_weight=0.7,
+        realspace_mae_weight=0.05,
+        realspace_weight=0.1,
+        positions_provided=False,
+        probe_trainable=True,
+        sequential_sampling=True,
+        nphotons=5e8,
+        batch_size=32,
+        nepochs=100,
+        neighbor_count=6,
+        intensity_scale_trainable=True,
+    )
     inference = InferenceConfig(
-        model=model, model_path=Path("/canonical/baseline/model_directory"),
-        test_data_file=Path("/canonical/baseline/inference_data.npz"), n_groups=512, n_subsample=1024,
-        subsample_seed=99, output_dir=Path("/canonical/baseline/inference_outputs"), debug=True,
-        neighbor_count=6)
+        model=model,
+        model_path=Path("/canonical/baseline/model_directory"),
+        test_data_file=Path("/canonical/baseline/inference_data.npz"),
+        n_groups=512,
+        n_subsample=1024,
+        subsample_seed=99,
+        output_dir=Path("/canonical/baseline/inference_outputs"),
+        debug=True,
+        neighbor_count=6,
+    )
     return training, inference
 
 
 BASELINE = {
-    "N": 128, "gridsize": 2, "model_type": "pinn", "amp_activation": "swish", "n_filters_scale": 2,
-    "object.big": False, "probe.big": False, "probe.mask": True, "pad_object": False,
-    "probe_scale": 2.0, "gaussian_smoothing_sigma": 0.5, "batch_size": 32, "nepochs": 100,
-    "mae_weight": 0.3, "nll_weight": 0.7, "realspace_mae_weight": 0.05, "realspace_weight": 0.1,
-    "nphotons": 5e8, "neighbor_count": 6, "n_groups": 512, "n_subsample": 1024, "subsample_seed": 99,
-    "sequential_sampling": True, "positions.provided": False, "probe.trainable": True,
-    "intensity_scale.trainable": True, "debug": True,
+    "N": 128,
+    "gridsize": 2,
+    "model_type": "pinn",
+    "amp_activation": "swish",
+    "n_filters_scale": 2,
+    "object.big": False,
+    "probe.big": False,
+    "probe.mask": True,
+    "pad_object": False,
+    "probe_scale": 2.0,
+    "gaussian_smoothing_sigma": 0.5,
+    "batch_size": 32,
+    "nepochs": 100,
+    "mae_weight": 0.3,
+    "nll_weight": 0.7,
+    "realspace_mae_weight": 0.05,
+    "realspace_weight": 0.1,
+    "nphotons": 5e8,
+    "neighbor_count": 6,
+    "n_groups": 512,
+    "n_subsample": 1024,
+    "subsample_seed": 99,
+    "sequential_sampling": True,
+    "positions.provided": False,
+    "probe.trainable": True,
+    "intensity_scale.trainable": True,
+    "debug": True,
     "model_path": "/canonical/baseline/model_directory",
     "output_prefix": "/canonical/baseline/inference_outputs",
     "train_data_file_path": "/canonical/baseline/train_data.npz",
@@ -65,9 +115,20 @@ def test_baseline_with_gridsize_three_is_refused():
 
 
 def test_key_table():
-    legacy = to_legacy_params(TrainingConfig(train_data_file=Path("a.npz"), test_data_file=Path("b.npz")))
-    for field in ("object_big", "probe_big", "probe_mask", "probe_trainable", "intensity_scale_trainable",
-                  "positions_provided", "output_dir", "train_data_file", "test_data_file"):
+    legacy = to_legacy_params(
+        TrainingConfig(train_data_file=Path("a.npz"), test_data_file=Path("b.npz"))
+    )
+    for field in (
+        "object_big",
+        "probe_big",
+        "probe_mask",
+        "probe_trainable",
+        "intensity_scale_trainable",
+        "positions_provided",
+        "output_dir",
+        "train_data_file",
+        "test_data_file",
+    ):
         assert field not in legacy
     assert legacy["train_data_file_path"] == "a.npz" and legacy["test_data_file_path"] == "b.npz"
     assert legacy["object.big"] is True and legacy["output_prefix"] == "training_outputs"
@@ -89,19 +150,34 @@ def test_update_skips_none_so_stale_values_survive():
     assert cfg["n_subsample"] == 100
 
 
-@pytest.mark.parametrize("config", [
-    TrainingConfig(),
-    TrainingConfig(model=ModelConfig(N=256, gridsize=2, object_big=False), n_groups=9, n_subsample=30,
-                   subsample_seed=1, scheduler="plateau", train_data_file=Path("x.npz")),
-    InferenceConfig(model_path=Path("m"), test_data_file=Path("t.npz"), n_groups=4, debug=True),
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        TrainingConfig(),
+        TrainingConfig(
+            model=ModelConfig(N=256, gridsize=2, object_big=False),
+            n_groups=9,
+            n_subsample=30,
+            subsample_seed=1,
+            scheduler="plateau",
+            train_data_file=Path("x.npz"),
+        ),
+        InferenceConfig(model_path=Path("m"), test_data_file=Path("t.npz"), n_groups=4, debug=True),
+    ],
+)
 def test_round_trip(config):
     assert from_legacy_params(to_legacy_params(config)) == config
 
 
 def test_reads_an_upstream_dict_with_legacy_only_keys():
-    upstream = {**to_legacy_params(TrainingConfig()), "offset": 4, "intensity_scale": 123.0,
-                "_version": "2.0-pytorch", "scheduler": "Default", "gradient_clip_val": None}
+    upstream = {
+        **to_legacy_params(TrainingConfig()),
+        "offset": 4,
+        "intensity_scale": 123.0,
+        "_version": "2.0-pytorch",
+        "scheduler": "Default",
+        "gradient_clip_val": None,
+    }
     with pytest.warns(DeprecationWarning):
         assert from_legacy_params(upstream) == TrainingConfig()
 

@@ -11,7 +11,10 @@ def test_defaults_are_the_dataclass_defaults():
     assert (model.N, model.gridsize, model.n_filters_scale) == (64, 1, 1)
     assert (model.model_type, model.amp_activation) == ("pinn", "sigmoid")
     assert (model.object_big, model.probe_big, model.probe_mask, model.pad_object) == (
-        True, True, False, True,
+        True,
+        True,
+        False,
+        True,
     )
     assert (model.probe_scale, model.gaussian_smoothing_sigma) == (4.0, 0.0)
 
@@ -31,8 +34,15 @@ def test_patch_size_from_text():
     assert ModelConfig(N="128").N == 128
 
 
-@pytest.mark.parametrize("field,value", [("gridsize", 0), ("n_filters_scale", 0),
-                                         ("probe_scale", 0.0), ("gaussian_smoothing_sigma", -1)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("gridsize", 0),
+        ("n_filters_scale", 0),
+        ("probe_scale", 0.0),
+        ("gaussian_smoothing_sigma", -1),
+    ],
+)
 def test_out_of_range_values_are_refused(field, value):
     with pytest.raises(ValidationError, match=field):
         ModelConfig(**{field: value})

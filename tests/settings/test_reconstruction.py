@@ -15,13 +15,29 @@ from tests.conftest import write_npz
 
 def test_defaults_and_the_flat_start():
     config = ReconstructionConfig(data_file="scan.npz")
-    assert (config.iterations, config.refine_lr, config.refine_batch_size, config.refine_probe) == (50, 0.01, 64, False)
+    assert (config.iterations, config.refine_lr, config.refine_batch_size, config.refine_probe) == (
+        50,
+        0.01,
+        64,
+        False,
+    )
     assert config.init == "flat" and config.nphotons is None
-    assert str(ReconstructionConfig(data_file="scan.npz", init="run/reconstruction.npz").init) == "run/reconstruction.npz"
+    assert (
+        str(ReconstructionConfig(data_file="scan.npz", init="run/reconstruction.npz").init)
+        == "run/reconstruction.npz"
+    )
 
 
-@pytest.mark.parametrize("field, value", [("iterations", 0), ("refine_lr", 0.0), ("refine_lr", 2.0),
-                                          ("refine_batch_size", 0), ("nphotons", -1.0)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("iterations", 0),
+        ("refine_lr", 0.0),
+        ("refine_lr", 2.0),
+        ("refine_batch_size", 0),
+        ("nphotons", -1.0),
+    ],
+)
 def test_out_of_range_values_are_refused(field, value):
     with pytest.raises(ValidationError, match=field):
         ReconstructionConfig(data_file="scan.npz", **{field: value})
@@ -37,11 +53,14 @@ def test_inference_refinement_is_off_unless_asked():
 def test_sources_and_their_precedence(tmp_path, env):
     data = write_npz(tmp_path / "scan.npz", N=64, metadata={"nphotons": 1e5})
     config_file = tmp_path / "run.toml"
-    config_file.write_text('[reconstruction]\niterations = 7\nrefine_batch_size = 8\n'
-                           '[training]\nnepochs = 3\n')  # another mode's section is ignored
+    config_file.write_text(
+        "[reconstruction]\niterations = 7\nrefine_batch_size = 8\n[training]\nnepochs = 3\n"
+    )  # another mode's section is ignored
     env(PTYCHO_ITERATIONS="9", PTYCHO_REFINE_LR="0.05")
-    resolved = create_reconstruction_config(config_file, flags={"data_file": (str(data), "--data-file"),
-                                                                "refine_lr": ("0.03", "--refine-lr")})
+    resolved = create_reconstruction_config(
+        config_file,
+        flags={"data_file": (str(data), "--data-file"), "refine_lr": ("0.03", "--refine-lr")},
+    )
     config = resolved.config
     assert (config.iterations, config.refine_lr, config.refine_batch_size) == (9, 0.03, 8)
     assert resolved.source("reconstruction.iterations").kind == "env"
@@ -63,7 +82,9 @@ def test_refine_settings_are_shared_by_infer(tmp_path, env):
     data = write_npz(tmp_path / "scan.npz")
     bundle = write_bundle_settings(tmp_path / "model")
     env(PTYCHO_REFINE_LR="0.05", PTYCHO_REFINE_ITERATIONS="4")
-    config = create_inference_config(overrides={"model_path": bundle, "test_data_file": data}).config
+    config = create_inference_config(
+        overrides={"model_path": bundle, "test_data_file": data}
+    ).config
     assert (config.refine_iterations, config.refine_lr) == (4, 0.05)
 
 

@@ -2,7 +2,12 @@
 
 import pytest
 
-from ptycho_settings import HardwareDescription, PyTorchExecutionConfig, SettingsError, resolve_execution
+from ptycho_settings import (
+    HardwareDescription,
+    PyTorchExecutionConfig,
+    SettingsError,
+    resolve_execution,
+)
 
 CPU_ONLY = HardwareDescription(cuda_device_count=0, cpu_count=2)
 FOUR_GPUS = HardwareDescription(cuda_device_count=4, cpu_count=32)
@@ -54,7 +59,10 @@ def test_two_cpu_processes_use_ddp():
 
 
 def test_multi_node_world_size():
-    assert resolve_execution(_config(devices=4, num_nodes=2, strategy="ddp"), FOUR_GPUS).world_size == 8
+    assert (
+        resolve_execution(_config(devices=4, num_nodes=2, strategy="ddp"), FOUR_GPUS).world_size
+        == 8
+    )
 
 
 def test_half_precision_when_auto_lands_on_cpu_is_an_error():
@@ -63,22 +71,49 @@ def test_half_precision_when_auto_lands_on_cpu_is_an_error():
 
 
 def test_every_execution_knob_reaches_the_trainer_arguments():
-    config = _config(precision="bf16-mixed", deterministic=True, accumulate_grad_batches=4,
-                     gradient_clip_val=0.5, gradient_clip_algorithm="value", enable_progress_bar=False,
-                     enable_checkpointing=False, log_every_n_steps=3, num_nodes=1)
+    config = _config(
+        precision="bf16-mixed",
+        deterministic=True,
+        accumulate_grad_batches=4,
+        gradient_clip_val=0.5,
+        gradient_clip_algorithm="value",
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        log_every_n_steps=3,
+        num_nodes=1,
+    )
     kwargs = resolve_execution(config, CPU_ONLY).trainer_kwargs
-    assert kwargs == {"accelerator": "cpu", "devices": 1, "num_nodes": 1, "strategy": "auto",
-                      "precision": "bf16-mixed", "deterministic": True, "accumulate_grad_batches": 4,
-                      "gradient_clip_val": 0.5, "gradient_clip_algorithm": "value",
-                      "enable_progress_bar": False, "enable_checkpointing": False, "log_every_n_steps": 3}
+    assert kwargs == {
+        "accelerator": "cpu",
+        "devices": 1,
+        "num_nodes": 1,
+        "strategy": "auto",
+        "precision": "bf16-mixed",
+        "deterministic": True,
+        "accumulate_grad_batches": 4,
+        "gradient_clip_val": 0.5,
+        "gradient_clip_algorithm": "value",
+        "enable_progress_bar": False,
+        "enable_checkpointing": False,
+        "log_every_n_steps": 3,
+    }
 
 
 def test_dataloader_arguments():
-    resolved = resolve_execution(_config(num_workers=2, pin_memory=True, persistent_workers=True,
-                                         prefetch_factor=4), FOUR_GPUS)
-    assert resolved.dataloader_kwargs == {"num_workers": 2, "pin_memory": True, "persistent_workers": True,
-                                          "prefetch_factor": 4}
-    assert resolve_execution(_config(pin_memory=True), CPU_ONLY).dataloader_kwargs["pin_memory"] is False
+    resolved = resolve_execution(
+        _config(num_workers=2, pin_memory=True, persistent_workers=True, prefetch_factor=4),
+        FOUR_GPUS,
+    )
+    assert resolved.dataloader_kwargs == {
+        "num_workers": 2,
+        "pin_memory": True,
+        "persistent_workers": True,
+        "prefetch_factor": 4,
+    }
+    assert (
+        resolve_execution(_config(pin_memory=True), CPU_ONLY).dataloader_kwargs["pin_memory"]
+        is False
+    )
 
 
 def test_resolution_is_pure():

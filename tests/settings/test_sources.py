@@ -36,8 +36,9 @@ def test_env_beats_file(tmp_path):
 
 
 def test_flag_beats_env():
-    resolved = create_training_config(environ={"PTYCHO_NEPOCHS": "9"},
-                                      flags={"nepochs": ("11", "--nepochs")})
+    resolved = create_training_config(
+        environ={"PTYCHO_NEPOCHS": "9"}, flags={"nepochs": ("11", "--nepochs")}
+    )
     assert resolved.config.nepochs == 11
     assert resolved.source("training.nepochs").describe() == "--nepochs"
 
@@ -49,8 +50,9 @@ def test_kwarg_beats_env():
 
 
 def test_kwarg_beats_flag():
-    resolved = create_training_config(environ={}, flags={"nepochs": ("11", "--nepochs")},
-                                      overrides={"nepochs": 3})
+    resolved = create_training_config(
+        environ={}, flags={"nepochs": ("11", "--nepochs")}, overrides={"nepochs": 3}
+    )
     assert resolved.config.nepochs == 3
 
 
@@ -72,7 +74,10 @@ def test_nphotons_inferred_from_metadata(tmp_path):
     data = write_npz(tmp_path / "d.npz", metadata={"physics_parameters": {"nphotons": 2e6}})
     resolved = create_training_config(environ={}, overrides={"train_data_file": data})
     assert resolved.config.nphotons == 2e6
-    assert resolved.source("training.nphotons").describe() == "_metadata.physics_parameters.nphotons of d.npz"
+    assert (
+        resolved.source("training.nphotons").describe()
+        == "_metadata.physics_parameters.nphotons of d.npz"
+    )
 
 
 def test_nphotons_inferred_from_counts(tmp_path):
@@ -86,17 +91,23 @@ def test_nphotons_inferred_from_counts(tmp_path):
 
 def test_explicit_N_that_contradicts_the_data_is_an_error(data_file):
     with pytest.raises(SettingsError, match=r"model.N=128 \(from --N\) disagrees .* 64×64"):
-        create_training_config(environ={}, flags={"N": ("128", "--N"), "train_data_file": (str(data_file), "--train-data-file")})
+        create_training_config(
+            environ={},
+            flags={"N": ("128", "--N"), "train_data_file": (str(data_file), "--train-data-file")},
+        )
 
 
 def test_missing_data_file_is_named_with_its_source(tmp_path):
-    with pytest.raises(SettingsError, match="training.train_data_file=.*PTYCHO_TRAIN_DATA_FILE.*does not exist"):
+    with pytest.raises(
+        SettingsError, match="training.train_data_file=.*PTYCHO_TRAIN_DATA_FILE.*does not exist"
+    ):
         create_training_config(environ={"PTYCHO_TRAIN_DATA_FILE": str(tmp_path / "missing.npz")})
 
 
 def test_files_are_not_checked_when_asked_not_to(tmp_path):
-    resolved = create_training_config(environ={}, check_files=False,
-                                      overrides={"train_data_file": tmp_path / "missing.npz"})
+    resolved = create_training_config(
+        environ={}, check_files=False, overrides={"train_data_file": tmp_path / "missing.npz"}
+    )
     assert resolved.config.train_data_file.name == "missing.npz"
 
 
@@ -104,8 +115,13 @@ def test_n_is_inferred_from_a_legacy_n_n_1_probe(tmp_path):
     import numpy as np
 
     path = tmp_path / "legacy.npz"
-    np.savez(path, diff3d=np.ones((2, 64, 64), np.float32), xcoords=np.zeros(2),
-             ycoords=np.zeros(2), probeGuess=np.ones((64, 64, 1), np.complex64))
+    np.savez(
+        path,
+        diff3d=np.ones((2, 64, 64), np.float32),
+        xcoords=np.zeros(2),
+        ycoords=np.zeros(2),
+        probeGuess=np.ones((64, 64, 1), np.complex64),
+    )
     resolved = create_training_config(environ={}, overrides={"train_data_file": path})
     assert resolved.config.model.N == 64
 
@@ -121,8 +137,12 @@ def test_object_metadata_is_skipped_without_unpickling(tmp_path):
     import numpy as np
 
     path = tmp_path / "upstream.npz"
-    np.savez(path, probeGuess=np.ones((64, 64), np.complex64),
-             _metadata=np.array({"nphotons": 1e6}, dtype=object), allow_pickle=True)
+    np.savez(
+        path,
+        probeGuess=np.ones((64, 64), np.complex64),
+        _metadata=np.array({"nphotons": 1e6}, dtype=object),
+        allow_pickle=True,
+    )
     with pytest.warns(UserWarning, match="unpickling"):
         resolved = create_training_config(environ={}, overrides={"train_data_file": path})
     assert resolved.config.nphotons == 1e9
@@ -133,12 +153,19 @@ def test_validation_error_names_field_value_and_source(tmp_path):
     with pytest.raises(SettingsError) as caught:
         create_training_config(path, environ={})
     message = str(caught.value)
-    assert message == "training.batch_size=12 (from run.json: training.batch_size): batch_size must be a positive power of two (1, 2, 4, … 64), got 12"
+    assert (
+        message
+        == "training.batch_size=12 (from run.json: training.batch_size): batch_size must be a positive power of two (1, 2, 4, … 64), got 12"
+    )
 
 
 def test_cross_field_error_names_the_sources():
-    with pytest.raises(SettingsError, match=r"neighbor_count from PTYCHO_NEIGHBOR_COUNT.*gridsize from --gridsize"):
-        create_training_config(environ={"PTYCHO_NEIGHBOR_COUNT": "2"}, flags={"gridsize": ("2", "--gridsize")})
+    with pytest.raises(
+        SettingsError, match=r"neighbor_count from PTYCHO_NEIGHBOR_COUNT.*gridsize from --gridsize"
+    ):
+        create_training_config(
+            environ={"PTYCHO_NEIGHBOR_COUNT": "2"}, flags={"gridsize": ("2", "--gridsize")}
+        )
 
 
 def test_unknown_kwarg_is_an_error_with_a_suggestion():
@@ -147,16 +174,31 @@ def test_unknown_kwarg_is_an_error_with_a_suggestion():
 
 
 def test_sectioned_overrides():
-    resolved = create_training_config(environ={}, overrides={
-        "model": {"N": 128}, "training": {"nepochs": 2}, "execution": {"accelerator": "cpu"}})
-    assert (resolved.config.model.N, resolved.config.nepochs, resolved.execution.accelerator) == (128, 2, "cpu")
+    resolved = create_training_config(
+        environ={},
+        overrides={
+            "model": {"N": 128},
+            "training": {"nepochs": 2},
+            "execution": {"accelerator": "cpu"},
+        },
+    )
+    assert (resolved.config.model.N, resolved.config.nepochs, resolved.execution.accelerator) == (
+        128,
+        2,
+        "cpu",
+    )
 
 
 def test_execution_values_from_every_layer(tmp_path):
     path = _file(tmp_path, {"execution": {"num_workers": 2, "seed": 5}})
-    resolved = create_training_config(path, environ={"PTYCHO_SEED": "6"},
-                                      flags={"logger": ("none", "--logger")})
-    assert (resolved.execution.num_workers, resolved.execution.seed, resolved.execution.logger) == (2, 6, "none")
+    resolved = create_training_config(
+        path, environ={"PTYCHO_SEED": "6"}, flags={"logger": ("none", "--logger")}
+    )
+    assert (resolved.execution.num_workers, resolved.execution.seed, resolved.execution.logger) == (
+        2,
+        6,
+        "none",
+    )
     assert resolved.source("execution.num_workers").kind == "file"
 
 
@@ -165,8 +207,12 @@ def test_provenance_covers_every_field():
     assert {"model.N", "training.nepochs", "execution.accelerator"} <= set(resolved.provenance)
     from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 
-    expected = len(ModelConfig.model_fields) + len(TrainingConfig.model_fields) - 1 + len(
-        PyTorchExecutionConfig.model_fields)
+    expected = (
+        len(ModelConfig.model_fields)
+        + len(TrainingConfig.model_fields)
+        - 1
+        + len(PyTorchExecutionConfig.model_fields)
+    )
     assert len(resolved.provenance) == expected
 
 
@@ -195,9 +241,13 @@ def test_two_spellings_in_one_source_conflict(tmp_path):
 
 def test_inference_factory_checks_the_model_path(tmp_path, data_file):
     with pytest.raises(SettingsError, match="model_path.*no wts.h5.zip"):
-        create_inference_config(environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file})
+        create_inference_config(
+            environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file}
+        )
     write_bundle_settings(tmp_path, {"N": 64, "gridsize": 2, "object_big": False})
-    resolved = create_inference_config(environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file})
+    resolved = create_inference_config(
+        environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file}
+    )
     assert resolved.config.model.N == 64 and resolved.mode == "inference"
     assert (resolved.config.model.gridsize, resolved.config.model.object_big) == (2, False)
     assert resolved.source("model.gridsize").describe() == f"bundle {tmp_path}"
@@ -205,21 +255,31 @@ def test_inference_factory_checks_the_model_path(tmp_path, data_file):
 
 def test_inference_refuses_model_settings_that_contradict_the_bundle(tmp_path, data_file):
     write_bundle_settings(tmp_path, {"N": 64, "gridsize": 2})
-    with pytest.raises(SettingsError, match=r"model.gridsize=1 \(from --gridsize\) differs from the trained model's gridsize=2"):
-        create_inference_config(environ={}, flags={"gridsize": ("1", "--gridsize")},
-                                overrides={"model_path": tmp_path, "test_data_file": data_file})
+    with pytest.raises(
+        SettingsError,
+        match=r"model.gridsize=1 \(from --gridsize\) differs from the trained model's gridsize=2",
+    ):
+        create_inference_config(
+            environ={},
+            flags={"gridsize": ("1", "--gridsize")},
+            overrides={"model_path": tmp_path, "test_data_file": data_file},
+        )
 
 
 def test_inference_bundle_that_is_not_a_zip(tmp_path, data_file):
     (tmp_path / "wts.h5.zip").write_bytes(b"junk")
     with pytest.raises(SettingsError, match="not a readable zip archive"):
-        create_inference_config(environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file})
+        create_inference_config(
+            environ={}, overrides={"model_path": tmp_path, "test_data_file": data_file}
+        )
 
 
 def test_inference_ignores_training_only_variables(data_file, tmp_path):
     write_bundle_settings(tmp_path)
-    resolved = create_inference_config(environ={"PTYCHO_NEPOCHS": "3"},
-                                       overrides={"model_path": tmp_path, "test_data_file": data_file})
+    resolved = create_inference_config(
+        environ={"PTYCHO_NEPOCHS": "3"},
+        overrides={"model_path": tmp_path, "test_data_file": data_file},
+    )
     assert resolved.config.n_groups is None
 
 

@@ -9,18 +9,30 @@ from ptycho_settings import ModelConfig, TrainingConfig
 
 
 def test_flat_keyword_construction_as_ptychodus_does_it():
-    config = TrainingConfig(model=ModelConfig(N=128), nphotons=1e6, n_groups=512,
-                            train_data_file=Path("placeholder.npz"))
+    config = TrainingConfig(
+        model=ModelConfig(N=128),
+        nphotons=1e6,
+        n_groups=512,
+        train_data_file=Path("placeholder.npz"),
+    )
     assert (config.model.N, config.nphotons, config.n_groups) == (128, 1e6, 512)
 
 
 def test_placeholder_paths_are_not_checked():
-    assert TrainingConfig(train_data_file=Path("/nowhere/at/all.npz")).train_data_file.name == "all.npz"
+    assert (
+        TrainingConfig(train_data_file=Path("/nowhere/at/all.npz")).train_data_file.name
+        == "all.npz"
+    )
 
 
 def test_defaults():
     config = TrainingConfig()
-    assert (config.batch_size, config.nepochs, config.n_groups, config.nphotons) == (16, 50, 512, 1e9)
+    assert (config.batch_size, config.nepochs, config.n_groups, config.nphotons) == (
+        16,
+        50,
+        512,
+        1e9,
+    )
     assert (config.nll_weight, config.mae_weight, config.neighbor_count) == (1.0, 0.0, 4)
     assert config.intensity_scale_trainable and config.positions_provided
     assert config.output_dir == Path("training_outputs")
@@ -33,7 +45,9 @@ def test_batch_size_must_be_a_power_of_two(batch_size):
         TrainingConfig(batch_size=batch_size)
 
 
-@pytest.mark.parametrize("field", ["nll_weight", "mae_weight", "realspace_weight", "realspace_mae_weight"])
+@pytest.mark.parametrize(
+    "field", ["nll_weight", "mae_weight", "realspace_weight", "realspace_mae_weight"]
+)
 @pytest.mark.parametrize("value", [-0.1, 1.5])
 def test_loss_weights_lie_in_the_unit_interval(field, value):
     with pytest.raises(ValidationError, match=field):
@@ -53,7 +67,9 @@ def test_nepochs_must_be_positive():
 def test_realspace_mae_needs_realspace_weight():
     with pytest.raises(ValidationError, match="realspace_weight"):
         TrainingConfig(realspace_mae_weight=0.5)
-    assert TrainingConfig(realspace_mae_weight=0.5, realspace_weight=0.1).realspace_mae_weight == 0.5
+    assert (
+        TrainingConfig(realspace_mae_weight=0.5, realspace_weight=0.1).realspace_mae_weight == 0.5
+    )
 
 
 def test_realspace_weight_needs_realspace_mae_weight():
@@ -80,15 +96,30 @@ def test_oversampling_needs_gridsize_above_one():
 
 def test_oversampling_needs_a_large_enough_pool():
     with pytest.raises(ValidationError, match="pool"):
-        TrainingConfig(model=ModelConfig(gridsize=2), neighbor_count=4, neighbor_pool_size=3,
-                       enable_oversampling=True)
-    config = TrainingConfig(model=ModelConfig(gridsize=2), neighbor_count=4, neighbor_pool_size=7,
-                            enable_oversampling=True)
+        TrainingConfig(
+            model=ModelConfig(gridsize=2),
+            neighbor_count=4,
+            neighbor_pool_size=3,
+            enable_oversampling=True,
+        )
+    config = TrainingConfig(
+        model=ModelConfig(gridsize=2),
+        neighbor_count=4,
+        neighbor_pool_size=7,
+        enable_oversampling=True,
+    )
     assert config.neighbor_pool_size == 7
 
 
-@pytest.mark.parametrize("old,new", [("Default", "none"), ("Exponential", "exponential"),
-                                     ("WarmupCosine", "warmup-cosine"), ("ReduceLROnPlateau", "plateau")])
+@pytest.mark.parametrize(
+    "old,new",
+    [
+        ("Default", "none"),
+        ("Exponential", "exponential"),
+        ("WarmupCosine", "warmup-cosine"),
+        ("ReduceLROnPlateau", "plateau"),
+    ],
+)
 def test_upstream_scheduler_spellings(old, new):
     with pytest.warns(DeprecationWarning):
         assert TrainingConfig(scheduler=old).scheduler == new

@@ -20,13 +20,15 @@ def make_inputs() -> dict:
         },
         "autoencoder": {"decoder.weight": rng.standard_normal((2, 3)).astype(np.float32)},
     }
-    probe = (rng.standard_normal((2, 16, 16)) + 1j * rng.standard_normal((2, 16, 16)))
+    probe = rng.standard_normal((2, 16, 16)) + 1j * rng.standard_normal((2, 16, 16))
     return {
         "weights": weights,
         "probe": probe.astype(np.complex64),
         "scaling": {"intensity_scale": 3.5, "input_scale": 0.125, "nphotons": 1e9},
         "params": {"N": 16, "gridsize": 1, "intensity_scale": 3.5, "object.big": True},
         "settings": {"model": {"N": 16}, "provenance": {"model.N": "run.json"}},
-        "extras": {"groups": np.arange(12, dtype=np.int64).reshape(6, 2),
-                   "loss": np.linspace(1.0, 0.1, 5)},
+        "extras": {
+            "groups": np.arange(12, dtype=np.int64).reshape(6, 2),
+            "loss": np.linspace(1.0, 0.1, 5),
+        },
     }

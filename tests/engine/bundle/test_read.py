@@ -35,8 +35,12 @@ def _members(path: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def _zip(path: Path, members: dict[str, bytes] | list[tuple[str, bytes]], *,
-         compression: int = zipfile.ZIP_DEFLATED) -> Path:
+def _zip(
+    path: Path,
+    members: dict[str, bytes] | list[tuple[str, bytes]],
+    *,
+    compression: int = zipfile.ZIP_DEFLATED,
+) -> Path:
     items = members.items() if isinstance(members, dict) else members
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # zipfile warns on duplicate names
@@ -49,8 +53,12 @@ def _zip(path: Path, members: dict[str, bytes] | list[tuple[str, bytes]], *,
 def _rebundle(source: Path, target: Path, *, rehash: bool = True, **replace) -> Path:
     """Copy a bundle with members replaced (``model_h5=...``), rehashed like the writer does."""
     members = _members(source)
-    members.update({name.replace("_json", ".json").replace("_h5", ".h5"): data
-                    for name, data in replace.items()})
+    members.update(
+        {
+            name.replace("_json", ".json").replace("_h5", ".h5"): data
+            for name, data in replace.items()
+        }
+    )
     if rehash and "manifest_json" not in replace:
         manifest = json.loads(members["manifest.json"])
         manifest["sha256"] = {name: hashlib.sha256(members[name]).hexdigest() for name in HASHED}
@@ -99,8 +107,10 @@ def test_reads_from_the_directory_or_the_zip(bundle):
 
 
 def test_reading_needs_no_torch(bundle):
-    script = ("import sys; from ptycho_engine.bundle import read_bundle; "
-              f"read_bundle({str(bundle)!r}); assert 'torch' not in sys.modules")
+    script = (
+        "import sys; from ptycho_engine.bundle import read_bundle; "
+        f"read_bundle({str(bundle)!r}); assert 'torch' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[3])
 
 
@@ -150,15 +160,22 @@ def test_corrupted_member_data_is_refused(bundle, tmp_path):
 @pytest.mark.parametrize("member", HASHED)
 def test_member_changed_after_writing_is_refused(bundle, tmp_path, member):
     members = _members(bundle)
-    changed = members[member] + b" " if member != "model.h5" else _edited_model(
-        bundle, lambda h5: h5["probe"].write_direct(np.zeros((2, 16, 16), np.complex64)))
-    path = _rebundle(bundle, tmp_path / "tampered.zip", rehash=False,
-                     **{member.replace(".", "_"): changed})
+    changed = (
+        members[member] + b" "
+        if member != "model.h5"
+        else _edited_model(
+            bundle, lambda h5: h5["probe"].write_direct(np.zeros((2, 16, 16), np.complex64))
+        )
+    )
+    path = _rebundle(
+        bundle, tmp_path / "tampered.zip", rehash=False, **{member.replace(".", "_"): changed}
+    )
     _refused(path, f"{member} was modified after the bundle was written")
 
 
-@pytest.mark.parametrize("name", ["../evil", "/etc/passwd", "a/../../evil", "a\\..\\evil",
-                                  "C:/evil"])
+@pytest.mark.parametrize(
+    "name", ["../evil", "/etc/passwd", "a/../../evil", "a\\..\\evil", "C:/evil"]
+)
 def test_traversing_member_names_are_refused_before_reading(bundle, tmp_path, name):
     path = _zip(tmp_path / "evil.zip", [*_members(bundle).items(), (name, b"x")])
     _refused(path, "unsafe member names")
@@ -193,9 +210,14 @@ class _Payload:
 def test_legacy_pickle_bundles_are_refused_without_unpickling(tmp_path):
     marker = tmp_path / "was-unpickled"
     payload = pickle.dumps(_Payload(marker))
-    path = _zip(tmp_path / "wts.h5.zip", {"manifest.dill": payload,
-                                         "diffraction_to_obj/model.pth": payload,
-                                         "diffraction_to_obj/params.dill": payload})
+    path = _zip(
+        tmp_path / "wts.h5.zip",
+        {
+            "manifest.dill": payload,
+            "diffraction_to_obj/model.pth": payload,
+            "diffraction_to_obj/params.dill": payload,
+        },
+    )
     error = _refused(path, "legacy PtychoPINN bundle")
     assert "dill/pickle bundles are never loaded" in str(error)
     assert "Convert it outside this tool" in str(error)
@@ -232,8 +254,11 @@ def test_oversized_archive_is_refused_before_opening(bundle, monkeypatch):
 
 def test_newer_format_is_refused(bundle, tmp_path):
     path = _with_manifest(bundle, tmp_path / "new.zip", format_version=2)
-    _refused(path, r"written by a newer version \(format 2\); this installation reads format 1; "
-                   "upgrade ptychopinn-lightning")
+    _refused(
+        path,
+        r"written by a newer version \(format 2\); this installation reads format 1; "
+        "upgrade ptychopinn-lightning",
+    )
 
 
 def test_tensorflow_bundle_is_refused(bundle, tmp_path):
@@ -242,13 +267,17 @@ def test_tensorflow_bundle_is_refused(bundle, tmp_path):
 
 
 def test_other_formats_are_refused(bundle, tmp_path):
-    _refused(_with_manifest(bundle, tmp_path / "other.zip", format="something-else"),
-             "not a PtychoPINN bundle")
+    _refused(
+        _with_manifest(bundle, tmp_path / "other.zip", format="something-else"),
+        "not a PtychoPINN bundle",
+    )
 
 
 def test_manifest_models_must_match_the_weights(bundle, tmp_path):
-    _refused(_with_manifest(bundle, tmp_path / "models.zip", models=["autoencoder"]),
-             "holds weights for .* but the manifest lists")
+    _refused(
+        _with_manifest(bundle, tmp_path / "models.zip", models=["autoencoder"]),
+        "holds weights for .* but the manifest lists",
+    )
 
 
 @pytest.mark.parametrize("member", ["manifest.json", "params.json"])
@@ -274,8 +303,9 @@ def test_hdf5_that_does_not_open_is_refused(bundle, tmp_path):
 
 def test_object_dtype_dataset_is_refused_without_reading_it(bundle, tmp_path):
     def add_strings(h5):
-        h5["weights/autoencoder"].create_dataset("names", data=["a", "b"],
-                                                 dtype=h5py.string_dtype())
+        h5["weights/autoencoder"].create_dataset(
+            "names", data=["a", "b"], dtype=h5py.string_dtype()
+        )
 
     path = _rebundle(bundle, tmp_path / "obj.zip", model_h5=_edited_model(bundle, add_strings))
     _refused(path, "weights/autoencoder/names has dtype object; only numeric data is read")
@@ -289,21 +319,27 @@ def test_links_are_not_followed(bundle, tmp_path, link):
         h5["weights/autoencoder/linked"] = link
 
     path = _rebundle(bundle, tmp_path / "link.zip", model_h5=_edited_model(bundle, add_link))
-    _refused(path, f"weights/autoencoder/linked must be a dataset stored in the file; "
-                   f"found {type(link).__name__}")
+    _refused(
+        path,
+        f"weights/autoencoder/linked must be a dataset stored in the file; "
+        f"found {type(link).__name__}",
+    )
 
 
 def test_datasets_that_would_expand_in_memory_are_refused(bundle, tmp_path):
     def add_compressed(h5):
-        h5["extras"].create_dataset(
-            "zeros", data=np.zeros(2**22, np.float32), compression="gzip")
+        h5["extras"].create_dataset("zeros", data=np.zeros(2**22, np.float32), compression="gzip")
 
-    path = _rebundle(bundle, tmp_path / "expand.zip",
-                     model_h5=_edited_model(bundle, add_compressed))
+    path = _rebundle(
+        bundle, tmp_path / "expand.zip", model_h5=_edited_model(bundle, add_compressed)
+    )
     _refused(path, "the datasets hold more bytes than the file")
 
 
 def test_unexpected_hdf5_entries_are_refused(bundle, tmp_path):
-    path = _rebundle(bundle, tmp_path / "entry.zip",
-                     model_h5=_edited_model(bundle, lambda h5: h5.create_group("code")))
+    path = _rebundle(
+        bundle,
+        tmp_path / "entry.zip",
+        model_h5=_edited_model(bundle, lambda h5: h5.create_group("code")),
+    )
     _refused(path, r"model.h5 holds unexpected entries \['code'\]")

@@ -135,8 +135,9 @@ def test_cuda_tensors_are_copied_to_the_cpu(tmp_path):
     inputs["weights"]["autoencoder"]["gpu"] = weight
     inputs["probe"] = torch.ones(1, 16, 16, dtype=torch.complex64, device="cuda")
     contents = read_bundle(write_bundle(tmp_path, **inputs))
-    np.testing.assert_array_equal(contents.weights["autoencoder"]["gpu"],
-                                  weight.detach().cpu().numpy())
+    np.testing.assert_array_equal(
+        contents.weights["autoencoder"]["gpu"], weight.detach().cpu().numpy()
+    )
     np.testing.assert_array_equal(contents.probe, np.ones((1, 16, 16), np.complex64))
 
 
@@ -226,8 +227,10 @@ def test_weight_keys_that_hdf5_would_split_are_refused(tmp_path, key):
     [
         (lambda inputs: inputs.update(weights={}), "at least one model"),
         (lambda inputs: inputs["weights"]["autoencoder"].update(x="text"), "is a str"),
-        (lambda inputs: inputs["weights"]["autoencoder"].update(
-            x=torch.ones(2, 2).to_sparse()), "dense tensor"),
+        (
+            lambda inputs: inputs["weights"]["autoencoder"].update(x=torch.ones(2, 2).to_sparse()),
+            "dense tensor",
+        ),
         (lambda inputs: inputs.update(probe=np.ones((2, 16, 8))), r"shape \(P, N, N\)"),
         (lambda inputs: inputs.update(probe=np.full((16, 16), np.nan)), "non-finite"),
         (lambda inputs: inputs["scaling"].update(nphotons=float("inf")), "must be finite"),

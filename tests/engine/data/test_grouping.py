@@ -105,8 +105,15 @@ def test_duplicated_positions_still_give_distinct_indices_per_group():
 
 def test_oversampling_gives_more_groups_than_positions_all_distinct():
     xy = random_xy(20)
-    groups = group_positions(xy, gridsize=2, neighbor_count=4, n_groups=70, seed=5,
-                             enable_oversampling=True, neighbor_pool_size=6)
+    groups = group_positions(
+        xy,
+        gridsize=2,
+        neighbor_count=4,
+        n_groups=70,
+        seed=5,
+        enable_oversampling=True,
+        neighbor_pool_size=6,
+    )
     assert groups.shape == (70, 4)
     assert_no_repeats_within_groups(groups)
     assert_members_are_nearest(xy, groups, 6)
@@ -117,8 +124,9 @@ def test_oversampling_gives_more_groups_than_positions_all_distinct():
 def test_oversampling_can_use_every_combination_exactly_once():
     xy = random_xy(10)
     available = 10 * math.comb(4, 3)
-    groups = group_positions(xy, gridsize=2, neighbor_count=4, n_groups=available, seed=0,
-                             enable_oversampling=True)
+    groups = group_positions(
+        xy, gridsize=2, neighbor_count=4, n_groups=available, seed=0, enable_oversampling=True
+    )
     keys = np.column_stack([groups[:, 0], np.sort(groups[:, 1:], axis=1)])
     assert len(np.unique(keys, axis=0)) == available
 
@@ -126,8 +134,9 @@ def test_oversampling_can_use_every_combination_exactly_once():
 def test_oversampling_with_a_large_pool_draws_distinct_groups():
     # C(20, 8) combinations per seed is past the enumeration limit: the redraw path is used.
     xy = random_xy(30)
-    groups = group_positions(xy, gridsize=3, neighbor_count=20, n_groups=500, seed=4,
-                             enable_oversampling=True)
+    groups = group_positions(
+        xy, gridsize=3, neighbor_count=20, n_groups=500, seed=4, enable_oversampling=True
+    )
     assert groups.shape == (500, 9)
     assert_no_repeats_within_groups(groups)
     assert_members_are_nearest(xy, groups, 20)
@@ -136,28 +145,54 @@ def test_oversampling_with_a_large_pool_draws_distinct_groups():
 
 
 def test_sequential_oversampling_orders_groups_by_seed():
-    groups = group_positions(random_xy(10), gridsize=2, neighbor_count=4, n_groups=25,
-                             sequential=True, enable_oversampling=True)
+    groups = group_positions(
+        random_xy(10),
+        gridsize=2,
+        neighbor_count=4,
+        n_groups=25,
+        sequential=True,
+        enable_oversampling=True,
+    )
     assert np.all(np.diff(groups[:, 0]) >= 0)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(gridsize=2, neighbor_count=4, n_groups=60),
-         "n_groups=60 exceeds the 50 .*oversampling"),
-        (dict(gridsize=1, neighbor_count=4, n_groups=51),
-         "n_groups=51 exceeds the 50 .*at most 50"),
-        (dict(gridsize=2, neighbor_count=2, n_groups=10),
-         "neighbor_count=2 is too small: .*needs 3"),
-        (dict(gridsize=2, neighbor_count=50, n_groups=10),
-         "neighbor_count=50 needs more than the 50"),
-        (dict(gridsize=8, neighbor_count=63, n_groups=10),
-         "gridsize 8 groups 64 positions, .*only 50"),
-        (dict(gridsize=2, neighbor_count=3, n_groups=51, enable_oversampling=True),
-         r"n_groups=51 exceeds the 50 distinct groups .*C\(3, 3\)"),
-        (dict(gridsize=2, neighbor_count=4, n_groups=60, enable_oversampling=True,
-              neighbor_pool_size=2), "neighbor_pool_size=2 is too small"),
+        (
+            dict(gridsize=2, neighbor_count=4, n_groups=60),
+            "n_groups=60 exceeds the 50 .*oversampling",
+        ),
+        (
+            dict(gridsize=1, neighbor_count=4, n_groups=51),
+            "n_groups=51 exceeds the 50 .*at most 50",
+        ),
+        (
+            dict(gridsize=2, neighbor_count=2, n_groups=10),
+            "neighbor_count=2 is too small: .*needs 3",
+        ),
+        (
+            dict(gridsize=2, neighbor_count=50, n_groups=10),
+            "neighbor_count=50 needs more than the 50",
+        ),
+        (
+            dict(gridsize=8, neighbor_count=63, n_groups=10),
+            "gridsize 8 groups 64 positions, .*only 50",
+        ),
+        (
+            dict(gridsize=2, neighbor_count=3, n_groups=51, enable_oversampling=True),
+            r"n_groups=51 exceeds the 50 distinct groups .*C\(3, 3\)",
+        ),
+        (
+            dict(
+                gridsize=2,
+                neighbor_count=4,
+                n_groups=60,
+                enable_oversampling=True,
+                neighbor_pool_size=2,
+            ),
+            "neighbor_pool_size=2 is too small",
+        ),
     ],
 )
 def test_impossible_requests_raise_data_error_naming_the_numbers(kwargs, message):
@@ -223,8 +258,15 @@ def test_indices_stay_in_bounds_for_every_layout_and_mode(kind, m, gridsize, dat
         extra = dict(enable_oversampling=True, neighbor_pool_size=pool)
     else:
         n_groups, extra = data.draw(st.one_of(st.none(), st.integers(1, m))), {}
-    groups = group_positions(xy, gridsize=gridsize, neighbor_count=k, n_groups=n_groups,
-                             seed=seed, sequential=data.draw(st.booleans()), **extra)
+    groups = group_positions(
+        xy,
+        gridsize=gridsize,
+        neighbor_count=k,
+        n_groups=n_groups,
+        seed=seed,
+        sequential=data.draw(st.booleans()),
+        **extra,
+    )
     assert groups.shape == (m if n_groups is None else n_groups, size)
     assert groups.dtype == np.int64
     assert groups.min() >= 0 and groups.max() < m
@@ -284,8 +326,12 @@ def test_covering_groups_hold_every_position_with_few_groups(xy, gridsize, k):
 
 def test_covering_groups_are_reproducible_and_trivial_at_gridsize_one():
     xy = random_xy(100)
-    np.testing.assert_array_equal(covering_groups(xy, gridsize=2, neighbor_count=4, seed=5),
-                                  covering_groups(xy, gridsize=2, neighbor_count=4, seed=5))
-    np.testing.assert_array_equal(covering_groups(xy, gridsize=1, neighbor_count=4)[:, 0], np.arange(100))
+    np.testing.assert_array_equal(
+        covering_groups(xy, gridsize=2, neighbor_count=4, seed=5),
+        covering_groups(xy, gridsize=2, neighbor_count=4, seed=5),
+    )
+    np.testing.assert_array_equal(
+        covering_groups(xy, gridsize=1, neighbor_count=4)[:, 0], np.arange(100)
+    )
     with pytest.raises(DataError, match="neighbor_count"):
         covering_groups(xy, gridsize=2, neighbor_count=2)

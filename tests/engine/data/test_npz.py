@@ -229,8 +229,16 @@ def test_save_then_load_round_trips_every_field(tmp_path, arrays):
     data = validate_arrays(arrays)
     path = save_diffraction(tmp_path / "out.npz", data)
     again = load_diffraction(path)
-    for name in ("diffraction", "xcoords", "ycoords", "xcoords_start", "ycoords_start", "probe",
-                 "object", "scan_index"):
+    for name in (
+        "diffraction",
+        "xcoords",
+        "ycoords",
+        "xcoords_start",
+        "ycoords_start",
+        "probe",
+        "object",
+        "scan_index",
+    ):
         np.testing.assert_array_equal(getattr(again, name), getattr(data, name))
     assert again.metadata == data.metadata
 
@@ -282,8 +290,9 @@ def test_save_into_a_missing_directory_is_refused(tmp_path, arrays):
 
 
 def test_enough_positions_for_gridsize(arrays):
-    data = validate_arrays({k: v[:3] if k in ("diff3d", "xcoords", "ycoords") else v
-                            for k, v in arrays.items()})
+    data = validate_arrays(
+        {k: v[:3] if k in ("diff3d", "xcoords", "ycoords") else v for k, v in arrays.items()}
+    )
     check_enough_positions(data, gridsize=1)
     with pytest.raises(DataError, match="gridsize 2 groups 4 scan positions, but the file has"):
         check_enough_positions(data, gridsize=2)

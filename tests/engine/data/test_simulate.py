@@ -21,8 +21,10 @@ WIDE = dict(SMALL, n_positions=100, step_px=3.5)  # wide enough to split
 def test_arrays_follow_the_data_contract(tiny_dataset):
     m = 100
     expected = {
-        "diff3d": ((m, 16, 16), np.float32), "xcoords": ((m,), np.float64),
-        "ycoords": ((m,), np.float64), "probeGuess": ((16, 16), np.complex64),
+        "diff3d": ((m, 16, 16), np.float32),
+        "xcoords": ((m,), np.float64),
+        "ycoords": ((m,), np.float64),
+        "probeGuess": ((16, 16), np.complex64),
         "scan_index": ((m,), np.int64),
     }
     for key, (shape, dtype) in expected.items():
@@ -133,8 +135,9 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path):
 def test_object_and_probe_from_files(tmp_path, tiny_dataset):
     np.savez(tmp_path / "obj.npz", objectGuess=tiny_dataset["objectGuess"])
     np.save(tmp_path / "probe.npy", tiny_dataset["probeGuess"])
-    data = simulate(**SMALL, object_source=str(tmp_path / "obj.npz"),
-                    probe_source=str(tmp_path / "probe.npy"))
+    data = simulate(
+        **SMALL, object_source=str(tmp_path / "obj.npz"), probe_source=str(tmp_path / "probe.npy")
+    )
     np.testing.assert_array_equal(data["objectGuess"], tiny_dataset["objectGuess"])
     assert json.loads(str(data["_metadata"]))["object"].endswith("obj.npz")
 

@@ -10,7 +10,7 @@ import pytest
 from ptycho_engine.data.npz import validate_arrays
 from ptycho_engine.data.summary import LOW_OVERLAP, check_file, probe_diameter_px, summarize
 
-from .conftest import GRID, N, STEP_PX
+from .conftest import GRID, STEP_PX, N
 
 
 def test_sizes_photons_and_extent_are_reported(arrays):
@@ -56,7 +56,9 @@ def test_probe_modes_add_incoherently_in_the_diameter():
     small = (radius <= 5).astype(np.complex64)
     large = 0.8 * (radius <= 12).astype(np.complex64)
     summed = np.sqrt(np.abs(small) ** 2 + np.abs(large) ** 2)  # one mode with the total intensity
-    assert probe_diameter_px(np.stack([small, large])) == pytest.approx(probe_diameter_px(summed[None]))
+    assert probe_diameter_px(np.stack([small, large])) == pytest.approx(
+        probe_diameter_px(summed[None])
+    )
     assert probe_diameter_px(small[None]) < probe_diameter_px(np.stack([small, large])) < 24.5
 
 
@@ -114,13 +116,16 @@ def test_patterns_peaking_at_a_corner_get_a_dc_corner_hint(arrays):
     arrays["diff3d"] = np.fft.ifftshift(arrays["diff3d"], axes=(-2, -1))
     summary = summarize(validate_arrays(arrays))
     assert any("near a corner" in note and "--dc-corner" in note for note in summary.warnings)
-    assert not any("near a corner" in note for note in summarize(
-        validate_arrays(arrays, dc_corner=True)).warnings)
+    assert not any(
+        "near a corner" in note
+        for note in summarize(validate_arrays(arrays, dc_corner=True)).warnings
+    )
 
 
 def test_whole_number_patterns_get_a_counts_hint(arrays):
     arrays["diff3d"] = np.round(np.square(arrays["diff3d"]))
     notes = summarize(validate_arrays(arrays)).warnings
     assert any("--counts" in note for note in notes)
-    assert not any("--counts" in note for note in summarize(
-        validate_arrays(arrays, counts=True)).warnings)
+    assert not any(
+        "--counts" in note for note in summarize(validate_arrays(arrays, counts=True)).warnings
+    )

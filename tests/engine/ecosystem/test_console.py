@@ -17,10 +17,22 @@ import pytest
 from ptycho_engine.cli import build_parser, main
 from tests.engine.simdata import simulated_files
 
-TINY = ["--nepochs", "1", "--n-groups", "16", "--batch-size", "8", "--n-filters-scale", "1",
-        "--accelerator", "cpu"]
-RESULT_LINE = re.compile(r"^(trained \d+ epochs|reconstructed \d+ positions|[a-z ]+:\s+\S"
-                         r"|(amplitude|phase)\s+SSIM|FRC resolution)")
+TINY = [
+    "--nepochs",
+    "1",
+    "--n-groups",
+    "16",
+    "--batch-size",
+    "8",
+    "--n-filters-scale",
+    "1",
+    "--accelerator",
+    "cpu",
+]
+RESULT_LINE = re.compile(
+    r"^(trained \d+ epochs|reconstructed \d+ positions|[a-z ]+:\s+\S"
+    r"|(amplitude|phase)\s+SSIM|FRC resolution)"
+)
 LIGHTNING_INFO = "GPU available"
 
 
@@ -71,8 +83,19 @@ def train_file():
 
 
 def test_quiet_training_prints_only_result_lines(tmp_path, train_file, capfd, caplog):
-    out, err = run(["train", "--train-data-file", str(train_file), "--output-dir", str(tmp_path),
-                    *TINY, "--quiet"], capfd, caplog)
+    out, err = run(
+        [
+            "train",
+            "--train-data-file",
+            str(train_file),
+            "--output-dir",
+            str(tmp_path),
+            *TINY,
+            "--quiet",
+        ],
+        capfd,
+        caplog,
+    )
     assert err == ""
     lines = out.splitlines()
     assert lines[0].startswith("trained 1 epochs")
@@ -83,32 +106,79 @@ def test_quiet_training_prints_only_result_lines(tmp_path, train_file, capfd, ca
 def test_default_training_shows_the_progress_bar_but_no_lightning_info(
     tmp_path, train_file, capfd, caplog
 ):
-    out, err = run(["train", "--train-data-file", str(train_file), "--output-dir", str(tmp_path),
-                    *TINY], capfd, caplog)
+    out, err = run(
+        ["train", "--train-data-file", str(train_file), "--output-dir", str(tmp_path), *TINY],
+        capfd,
+        caplog,
+    )
     assert "Epoch 0" in out + err  # Lightning's TQDM progress bar
     assert LIGHTNING_INFO not in out + err
 
 
 def test_verbose_training_shows_lightning_info_lines(tmp_path, train_file, capfd, caplog):
-    out, err = run(["train", "--train-data-file", str(train_file), "--output-dir", str(tmp_path),
-                    *TINY, "--verbose"], capfd, caplog)
+    out, err = run(
+        [
+            "train",
+            "--train-data-file",
+            str(train_file),
+            "--output-dir",
+            str(tmp_path),
+            *TINY,
+            "--verbose",
+        ],
+        capfd,
+        caplog,
+    )
     assert LIGHTNING_INFO in out + err
     assert "trained 1 epochs" in out
 
 
 def test_quiet_inference_prints_only_result_lines(tmp_path, train_file, capfd, caplog):
     model = tmp_path / "model"
-    run(["train", "--train-data-file", str(train_file), "--output-dir", str(model), *TINY,
-         "--quiet"], capfd, caplog)
+    run(
+        [
+            "train",
+            "--train-data-file",
+            str(train_file),
+            "--output-dir",
+            str(model),
+            *TINY,
+            "--quiet",
+        ],
+        capfd,
+        caplog,
+    )
     _, test_file = simulated_files()
-    out, err = run(["infer", "--model-path", str(model), "--test-data-file", str(test_file),
-                    "--output-dir", str(tmp_path / "recon"), "--quiet"], capfd, caplog)
+    out, err = run(
+        [
+            "infer",
+            "--model-path",
+            str(model),
+            "--test-data-file",
+            str(test_file),
+            "--output-dir",
+            str(tmp_path / "recon"),
+            "--quiet",
+        ],
+        capfd,
+        caplog,
+    )
     assert err == "" and "reconstructing" not in out  # no inference progress bar
     assert all(RESULT_LINE.match(line) for line in out.splitlines()), out
 
 
 def test_quiet_still_prints_errors(tmp_path, train_file, capfd):
-    status = main(["train", "--train-data-file", str(train_file), "--output-dir", str(tmp_path),
-                   "--nepochs", "0", "--quiet"])
+    status = main(
+        [
+            "train",
+            "--train-data-file",
+            str(train_file),
+            "--output-dir",
+            str(tmp_path),
+            "--nepochs",
+            "0",
+            "--quiet",
+        ]
+    )
     out, err = capfd.readouterr()
     assert status == 2 and out == "" and err.startswith("error: ") and "nepochs" in err

@@ -29,8 +29,14 @@ def ptycho_command() -> list[str]:
 def run_ptycho(args: list[str], variables: dict[str, str], cwd: Path):
     environ = {name: value for name, value in os.environ.items() if not name.startswith("PTYCHO_")}
     environ.update(variables)
-    return subprocess.run([*ptycho_command(), *args], env=environ, cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [*ptycho_command(), *args],
+        env=environ,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +76,11 @@ def test_config_show_reports_every_variable_as_from_the_environment(variables, t
 
 def test_variables_beat_the_mounted_json_file(variables, tmp_path):
     config = tmp_path / "run.json"
-    config.write_text(json.dumps({"training": {"nepochs": 50, "learning_rate": 5e-4},
-                                  "execution": {"logger": "csv"}}))
+    config.write_text(
+        json.dumps(
+            {"training": {"nepochs": 50, "learning_rate": 5e-4}, "execution": {"logger": "csv"}}
+        )
+    )
     shown = show({**variables, "PTYCHO_CONFIG_FILE": str(config)}, tmp_path)
     assert shown["training"]["nepochs"] == {"value": 1, "source": "env"}
     assert shown["training"]["learning_rate"] == {"value": 5e-4, "source": "file"}
@@ -102,8 +111,12 @@ def test_train_configured_by_the_environment_alone(variables, trained):
     with zipfile.ZipFile(bundle) as archive:
         settings = json.loads(archive.read("settings.json"))
     provenance = settings["provenance"]
-    for path in ("training.nepochs", "training.n_groups", "execution.accelerator",
-                 "execution.seed"):
+    for path in (
+        "training.nepochs",
+        "training.n_groups",
+        "execution.accelerator",
+        "execution.seed",
+    ):
         assert provenance[path]["source"] == "env", path
     assert settings["training"]["nepochs"] == 1 and settings["execution"]["seed"] == 7
 
@@ -112,9 +125,16 @@ def test_infer_configured_by_the_environment_alone(variables, trained, tmp_path)
     assert trained[0].returncode == 0, trained[0].stderr
     _, test_file = simulated_files()
     recon = tmp_path / "recon"
-    done = run_ptycho(["infer"], {"PTYCHO_DEVICE": "cpu", "PTYCHO_ENABLE_PROGRESS_BAR": "false",
-                                  "PTYCHO_MODEL_PATH": variables["PTYCHO_OUTPUT_DIR"],
-                                  "PTYCHO_TEST_DATA_FILE": str(test_file),
-                                  "PTYCHO_OUTPUT_DIR": str(recon)}, tmp_path)
+    done = run_ptycho(
+        ["infer"],
+        {
+            "PTYCHO_DEVICE": "cpu",
+            "PTYCHO_ENABLE_PROGRESS_BAR": "false",
+            "PTYCHO_MODEL_PATH": variables["PTYCHO_OUTPUT_DIR"],
+            "PTYCHO_TEST_DATA_FILE": str(test_file),
+            "PTYCHO_OUTPUT_DIR": str(recon),
+        },
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert (recon / "reconstruction.npz").is_file() and (recon / "metrics.json").is_file()

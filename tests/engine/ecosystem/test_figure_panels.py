@@ -16,8 +16,9 @@ SCALED = 0.5 * TRUTH * np.exp(1j * 0.7)
 
 
 def evaluate(recon):
-    return evaluate_reconstruction(recon, TRUTH, origin=(0, 0), positions_xy=POSITIONS,
-                                   patch_size=N)
+    return evaluate_reconstruction(
+        recon, TRUTH, origin=(0, 0), positions_xy=POSITIONS, patch_size=N
+    )
 
 
 def drawn_images(figure) -> list[np.ndarray]:

@@ -21,11 +21,20 @@ def train_with(output_dir: Path, **execution):
     from ptycho_engine.train import train
 
     train_file, _ = simulated_files()
-    resolved = create_training_config(environ={}, overrides={
-        "train_data_file": train_file, "output_dir": output_dir, "nepochs": EPOCHS,
-        "n_groups": 16, "batch_size": 8, "n_filters_scale": 1,
-        "accelerator": "cpu", "enable_progress_bar": False, **execution,
-    })
+    resolved = create_training_config(
+        environ={},
+        overrides={
+            "train_data_file": train_file,
+            "output_dir": output_dir,
+            "nepochs": EPOCHS,
+            "n_groups": 16,
+            "batch_size": 8,
+            "n_filters_scale": 1,
+            "accelerator": "cpu",
+            "enable_progress_bar": False,
+            **execution,
+        },
+    )
     return train(resolved.config, resolved.execution, provenance=resolved.provenance)
 
 
@@ -81,4 +90,3 @@ def test_a_store_mlflow_refuses_is_one_clear_error(tmp_path, monkeypatch):
     execution = PyTorchExecutionConfig.from_values({"logger": "mlflow"})
     with pytest.raises(EngineError, match="MLFLOW_ALLOW_FILE_STORE=true"):
         build_logger(execution, tmp_path)
-

@@ -9,8 +9,6 @@ import torch
 from ptycho_engine.data.npz import load_diffraction
 from ptycho_engine.metrics import evaluate_reconstruction
 from ptycho_engine.module import PinnModule
-from ptycho_engine.physics.farfield import diffraction_amplitude
-from ptycho_engine.physics.probe import probe_weight
 from ptycho_engine.physics.scaling import input_normalisation, nphotons_from_amplitude, photon_scale
 from ptycho_engine.solver import (
     SolverProblem,
@@ -34,9 +32,14 @@ def _problem(positions, probe=None, diffraction=None, **kwargs) -> SolverProblem
     m = len(positions)
     probe = torch.ones(1, N, N, dtype=torch.complex64) if probe is None else probe
     diffraction = torch.ones(m, N, N) if diffraction is None else diffraction
-    return SolverProblem(diffraction, torch.as_tensor(positions, dtype=torch.float32), probe,
-                         photon_scale=kwargs.pop("photon_scale", 1.0),
-                         log_scale=kwargs.pop("log_scale", 0.0), **kwargs)
+    return SolverProblem(
+        diffraction,
+        torch.as_tensor(positions, dtype=torch.float32),
+        probe,
+        photon_scale=kwargs.pop("photon_scale", 1.0),
+        log_scale=kwargs.pop("log_scale", 0.0),
+        **kwargs,
+    )
 
 
 def test_a_bright_pixel_at_a_position_is_the_patch_centre():
@@ -58,8 +61,14 @@ def test_a_bright_pixel_at_a_position_is_the_patch_centre():
 def test_the_solver_forward_is_the_training_physics():
     # Predicted amplitudes of the solver equal PinnModule.predict_amplitude on the same patches.
     rng = np.random.default_rng(0)
-    obj = torch.from_numpy((rng.uniform(0.5, 1, (48, 48)) * np.exp(1j * rng.uniform(-1, 1, (48, 48)))).astype(np.complex64))
-    probe = torch.from_numpy((rng.normal(size=(1, N, N)) + 1j * rng.normal(size=(1, N, N))).astype(np.complex64))
+    obj = torch.from_numpy(
+        (rng.uniform(0.5, 1, (48, 48)) * np.exp(1j * rng.uniform(-1, 1, (48, 48)))).astype(
+            np.complex64
+        )
+    )
+    probe = torch.from_numpy(
+        (rng.normal(size=(1, N, N)) + 1j * rng.normal(size=(1, N, N))).astype(np.complex64)
+    )
     positions = torch.tensor([[20.0, 21.5], [26.25, 24.0], [18.0, 30.0]])
     problem = _problem(positions, probe=probe, log_scale=0.3)
     ours = predicted_amplitude(problem, obj, probe, torch.arange(3))  # (3, N, N)
@@ -82,7 +91,9 @@ def test_a_stitched_object_reappears_at_the_same_positions_on_the_solver_canvas(
     stitcher.add(patches, torch.from_numpy(positions).float())
     stitched, _ = stitcher.result()
     wider_origin = (origin[0] - 7, origin[1] - 3)
-    wider = place_initial(stitched.numpy(), origin, (shape[0] + 10, shape[1] + 12), wider_origin, fill=0)
+    wider = place_initial(
+        stitched.numpy(), origin, (shape[0] + 10, shape[1] + 12), wider_origin, fill=0
+    )
     from ptycho_engine.physics.shift import extract_patches
 
     local = torch.from_numpy(positions - np.asarray(wider_origin)).float()
@@ -93,13 +104,19 @@ def test_a_stitched_object_reappears_at_the_same_positions_on_the_solver_canvas(
 def test_zero_iterations_only_evaluate_and_dataset_nll_is_the_mean_of_batches():
     rng = np.random.default_rng(2)
     positions = rng.uniform(10, 30, (20, 2))
-    problem = _problem(positions, diffraction=torch.from_numpy(rng.uniform(0, 2, (20, N, N)).astype(np.float32)),
-                       photon_scale=3.0, input_scale=0.7)
+    problem = _problem(
+        positions,
+        diffraction=torch.from_numpy(rng.uniform(0, 2, (20, N, N)).astype(np.float32)),
+        photon_scale=3.0,
+        input_scale=0.7,
+    )
     canvas = flat_canvas((45, 45), 0.8)
     result = solve(problem, canvas, iterations=0, lr=0.01, batch_size=7)
     whole = float(batch_nll(problem, canvas, problem.probe, torch.arange(20)))
     assert result.nll_before == result.nll_after == pytest.approx(whole, rel=1e-6)
-    assert dataset_nll(problem, canvas, problem.probe, batch_size=3) == pytest.approx(whole, rel=1e-6)
+    assert dataset_nll(problem, canvas, problem.probe, batch_size=3) == pytest.approx(
+        whole, rel=1e-6
+    )
     assert torch.equal(result.object, canvas) and result.history == []
 
 
@@ -119,16 +136,21 @@ def _simulated_problem(probe_perturbation: float = 0.0):
     if probe_perturbation:
         probe = probe * (1 + probe_perturbation * torch.linspace(-1, 1, 64)[None, None, :])
     origin, shape = canvas_frame(data.positions_xy, 64)
-    problem = SolverProblem(torch.from_numpy(data.diffraction),
-                            torch.from_numpy(data.positions_xy - np.asarray(origin)).float(),
-                            probe.to(torch.complex64), photon_scale(nphotons_from_amplitude(data.diffraction), 64),
-                            flat_log_scale(probe, 64), input_scale=input_normalisation(data.diffraction))
+    problem = SolverProblem(
+        torch.from_numpy(data.diffraction),
+        torch.from_numpy(data.positions_xy - np.asarray(origin)).float(),
+        probe.to(torch.complex64),
+        photon_scale(nphotons_from_amplitude(data.diffraction), 64),
+        flat_log_scale(probe, 64),
+        input_scale=input_normalisation(data.diffraction),
+    )
     return data, problem, origin, shape
 
 
 def _ssim(data, obj, origin):
-    scores = evaluate_reconstruction(obj, data.object, origin=origin, positions_xy=data.positions_xy,
-                                     patch_size=data.N).to_dict()
+    scores = evaluate_reconstruction(
+        obj, data.object, origin=origin, positions_xy=data.positions_xy, patch_size=data.N
+    ).to_dict()
     return scores["amplitude"]["ssim"], scores["phase"]["ssim"]
 
 
@@ -148,7 +170,9 @@ def test_from_a_flat_start_the_solver_recovers_the_simulated_object():
 def test_probe_refinement_recovers_likelihood_lost_to_a_wrong_probe():
     data, problem, origin, shape = _simulated_problem(probe_perturbation=0.3)
     fixed = solve(problem, flat_canvas(shape), iterations=12, lr=0.01, batch_size=32)
-    refined = solve(problem, flat_canvas(shape), iterations=12, lr=0.01, batch_size=32, refine_probe=True)
+    refined = solve(
+        problem, flat_canvas(shape), iterations=12, lr=0.01, batch_size=32, refine_probe=True
+    )
     assert refined.nll_after < fixed.nll_after
     assert not torch.equal(refined.probe, problem.probe) and torch.equal(fixed.probe, problem.probe)
 
@@ -171,11 +195,15 @@ def test_batch_nll_gradient_matches_finite_differences():
     positions = torch.tensor([[9.0, 10.5], [12.25, 11.0]], dtype=torch.float64)
     probe = torch.from_numpy(rng.normal(size=(1, N, N)) + 1j * rng.normal(size=(1, N, N)))
     data = torch.from_numpy(rng.uniform(0.1, 2, (2, N, N)))
-    problem = SolverProblem(data, positions, probe, photon_scale=2.0, log_scale=0.1, input_scale=0.5)
+    problem = SolverProblem(
+        data, positions, probe, photon_scale=2.0, log_scale=0.1, input_scale=0.5
+    )
     canvas = torch.from_numpy(rng.uniform(0.5, 1, (24, 24)) + 0.1j).requires_grad_()
 
     def loss(c):
         measured = problem.diffraction * problem.input_scale
-        return torch.nn.functional.mse_loss(predicted_amplitude(problem, c, probe, torch.arange(2)), measured)
+        return torch.nn.functional.mse_loss(
+            predicted_amplitude(problem, c, probe, torch.arange(2)), measured
+        )
 
     assert torch.autograd.gradcheck(loss, (canvas,), eps=1e-6, atol=1e-5)

@@ -52,7 +52,10 @@ def test_scanned_region_is_the_bounding_box_plus_an_eighth_of_the_patch():
     region = scanned_region(positions, patch_size=16, bounds=(0, 0, 100, 100))
     assert region == (18, 28, 43, 53)  # x 18..42, y 28..52 inclusive: margin N/8 = 2
     assert scanned_region(positions, patch_size=16, margin_px=0, bounds=(0, 0, 100, 100)) == (
-        20, 30, 41, 51,
+        20,
+        30,
+        41,
+        51,
     )
 
 
@@ -95,8 +98,12 @@ def test_amplitude_scale_is_the_least_squares_factor():
 def test_registration_recovers_a_wrong_origin(error_xy):
     recon = TRUTH[15:75, 20:84]
     aligned = align_to_truth(
-        recon, TRUTH, origin=(20 + error_xy[0], 15 + error_xy[1]), positions_xy=POSITIONS,
-        patch_size=16, register=True,
+        recon,
+        TRUTH,
+        origin=(20 + error_xy[0], 15 + error_xy[1]),
+        positions_xy=POSITIONS,
+        patch_size=16,
+        register=True,
     )
     np.testing.assert_allclose(aligned.registration_shift_px, [-e for e in error_xy], atol=0.03)
 

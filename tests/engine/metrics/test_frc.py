@@ -135,5 +135,9 @@ def test_the_tukey_window_is_scipys(m, alpha):
 
     from ptycho_engine.metrics.frc import tukey_window
 
-    np.testing.assert_allclose(tukey_window((m, 3), alpha)[:, 1] / tukey(3, alpha)[1], tukey(m, alpha),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        tukey_window((m, 3), alpha)[:, 1] / tukey(3, alpha)[1],
+        tukey(m, alpha),
+        rtol=1e-12,
+        atol=1e-15,
+    )

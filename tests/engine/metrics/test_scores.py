@@ -12,7 +12,7 @@ from ptycho_engine.metrics.scores import (
     constant_object_baseline,
     evaluate_reconstruction,
 )
-from tests.engine.metrics import N, POSITIONS, REGION, TRUTH, analytic_object, structured_object
+from tests.engine.metrics import POSITIONS, REGION, TRUTH, N, analytic_object, structured_object
 
 
 def evaluate(recon, truth=TRUTH, origin=(0, 0), **options):

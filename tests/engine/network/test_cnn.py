@@ -19,7 +19,9 @@ def test_output_shape_and_dtype(n, gridsize):
 
 
 def test_object_big_false_gives_one_patch_per_group():
-    out = CnnGenerator(n=64, channels=4, object_big=False, n_filters_scale=1)(torch.rand(3, 4, 64, 64))
+    out = CnnGenerator(n=64, channels=4, object_big=False, n_filters_scale=1)(
+        torch.rand(3, 4, 64, 64)
+    )
     assert out.shape == (3, 1, 64, 64)
 
 
@@ -32,14 +34,18 @@ def test_pad_object_without_probe_big_leaves_the_border_empty():
 
 
 def test_probe_big_fills_the_border():
-    out = CnnGenerator(n=64, channels=1, probe_big=True, n_filters_scale=1)(torch.rand(2, 1, 64, 64))
+    out = CnnGenerator(n=64, channels=1, probe_big=True, n_filters_scale=1)(
+        torch.rand(2, 1, 64, 64)
+    )
     assert out[..., :16, :].abs().sum() > 0
 
 
 def test_the_border_head_sets_each_pixel_of_a_two_by_two_block_by_its_own_channel():
     # the border is predicted at N/2 and pixel-shuffled: channel 4c + 2a + b of the head
     # fills the pixels (2i + a, 2j + b) of output channel c
-    generator = CnnGenerator(n=64, channels=1, probe_big=True, n_filters_scale=1, amp_activation="relu")
+    generator = CnnGenerator(
+        n=64, channels=1, probe_big=True, n_filters_scale=1, amp_activation="relu"
+    )
     head = generator.amplitude.border_head
     with torch.no_grad():
         head.weight.zero_()
@@ -51,16 +57,25 @@ def test_the_border_head_sets_each_pixel_of_a_two_by_two_block_by_its_own_channe
 
 def test_without_pad_object_the_whole_patch_is_predicted():
     out = CnnGenerator(n=64, channels=1, pad_object=False, probe_big=False, n_filters_scale=1)(
-        torch.rand(2, 1, 64, 64))
+        torch.rand(2, 1, 64, 64)
+    )
     assert torch.all(out.abs() > 0)
 
 
-@pytest.mark.parametrize("activation,function", [
-    ("sigmoid", torch.sigmoid), ("relu", torch.relu),
-    ("softplus", torch.nn.functional.softplus), ("swish", torch.nn.functional.silu)])
+@pytest.mark.parametrize(
+    "activation,function",
+    [
+        ("sigmoid", torch.sigmoid),
+        ("relu", torch.relu),
+        ("softplus", torch.nn.functional.softplus),
+        ("swish", torch.nn.functional.silu),
+    ],
+)
 def test_every_amplitude_activation_is_honoured(activation, function):
     torch.manual_seed(0)
-    generator = CnnGenerator(n=64, channels=1, amp_activation=activation, probe_big=False, n_filters_scale=1)
+    generator = CnnGenerator(
+        n=64, channels=1, amp_activation=activation, probe_big=False, n_filters_scale=1
+    )
     decoder = generator.amplitude
     features = generator.encoder(torch.rand(2, 1, 64, 64))
     x = features
@@ -71,13 +86,21 @@ def test_every_amplitude_activation_is_honoured(activation, function):
     assert torch.allclose(amplitude[..., 16:48, 16:48], expected)
 
 
-@pytest.mark.parametrize("activation,function", [("relu", torch.relu), ("swish", torch.nn.functional.silu)])
+@pytest.mark.parametrize(
+    "activation,function", [("relu", torch.relu), ("swish", torch.nn.functional.silu)]
+)
 def test_a_shared_decoder_splits_its_heads_into_amplitude_and_phase(activation, function):
     # one up-sampling path; each head emits 2·C channels: the first C are the amplitude's
     # pre-activation, the last C the phase's
     torch.manual_seed(0)
-    generator = CnnGenerator(n=64, channels=4, amp_activation=activation, probe_big=False,
-                             n_filters_scale=1, shared_decoder=True)
+    generator = CnnGenerator(
+        n=64,
+        channels=4,
+        amp_activation=activation,
+        probe_big=False,
+        n_filters_scale=1,
+        shared_decoder=True,
+    )
     assert not hasattr(generator, "amplitude") and generator.decoder.centre_head.out_channels == 8
     torch.nn.init.normal_(generator.decoder.centre_head.weight, std=1.0)
     features = generator.encoder(torch.rand(2, 4, 64, 64))
@@ -92,8 +115,10 @@ def test_a_shared_decoder_splits_its_heads_into_amplitude_and_phase(activation, 
 
 def test_a_shared_decoder_has_fewer_weights_than_two():
     two = sum(p.numel() for p in CnnGenerator(n=64, channels=4, n_filters_scale=1).parameters())
-    one = sum(p.numel() for p in CnnGenerator(n=64, channels=4, n_filters_scale=1,
-                                              shared_decoder=True).parameters())
+    one = sum(
+        p.numel()
+        for p in CnnGenerator(n=64, channels=4, n_filters_scale=1, shared_decoder=True).parameters()
+    )
     assert 0.65 * two < one < 0.8 * two  # the decoders are about half the weights
 
 
@@ -119,7 +144,9 @@ def test_filter_scale_sets_the_width():
 def _probe(n=64):
     y, x = torch.meshgrid(torch.arange(n) - n / 2, torch.arange(n) - n / 2, indexing="ij")
     amplitude = torch.exp(-(x**2 + y**2) / (2 * (n / 8) ** 2))
-    return (amplitude * torch.exp(1j * 0.002 * (x**2 + y**2))).to(torch.complex64)[None]  # (1, N, N)
+    return (amplitude * torch.exp(1j * 0.002 * (x**2 + y**2))).to(torch.complex64)[
+        None
+    ]  # (1, N, N)
 
 
 def test_a_probe_adds_the_estimate_channels_and_keeps_the_contract():
@@ -127,7 +154,9 @@ def test_a_probe_adds_the_estimate_channels_and_keeps_the_contract():
     generator = CnnGenerator(n=64, channels=4, n_filters_scale=1, probe=probe)
     assert generator.encoder[0][0].in_channels == 12  # amplitudes, Re and Im of the estimate
     assert generator(torch.rand(2, 4, 64, 64)).shape == (2, 4, 64, 64)
-    assert not any(key.startswith("estimate.") for key in generator.state_dict())  # derived, not stored
+    assert not any(
+        key.startswith("estimate.") for key in generator.state_dict()
+    )  # derived, not stored
     plain = CnnGenerator(n=64, channels=4, n_filters_scale=1)
     assert plain.estimate is None and plain.encoder[0][0].in_channels == 4
 
@@ -138,7 +167,9 @@ def test_build_generator_passes_the_probe():
     assert generator.estimate.iterations == ModelConfig().estimate_iterations and generator.residual
 
 
-@pytest.mark.parametrize("norm,layer", [("batch", torch.nn.BatchNorm2d), ("group", torch.nn.GroupNorm)])
+@pytest.mark.parametrize(
+    "norm,layer", [("batch", torch.nn.BatchNorm2d), ("group", torch.nn.GroupNorm)]
+)
 def test_norm_layers_follow_every_hidden_convolution(norm, layer):
     generator = CnnGenerator(n=64, channels=1, n_filters_scale=1, norm=norm)
     convs = [m for m in generator.modules() if isinstance(m, torch.nn.Conv2d)]
@@ -170,11 +201,19 @@ def test_the_estimate_skip_reaches_the_output_heads_at_their_resolution(pad_obje
     # back-projected estimate (2C channels): centre crop N/2 with pad_object, else full N.
     # Zeroing the features' path leaves an output that still moves with the estimate.
     probe = torch.ones(1, 64, 64, dtype=torch.complex64)
-    generator = CnnGenerator(n=64, channels=1, n_filters_scale=1, probe=probe, estimate_skip=True,
-                             pad_object=pad_object, probe_big=False).eval()
+    generator = CnnGenerator(
+        n=64,
+        channels=1,
+        n_filters_scale=1,
+        probe=probe,
+        estimate_skip=True,
+        pad_object=pad_object,
+        probe_big=False,
+    ).eval()
     head = generator.amplitude.centre_head
-    plain = CnnGenerator(n=64, channels=1, n_filters_scale=1, probe=probe, pad_object=pad_object,
-                         probe_big=False).amplitude.centre_head
+    plain = CnnGenerator(
+        n=64, channels=1, n_filters_scale=1, probe=probe, pad_object=pad_object, probe_big=False
+    ).amplitude.centre_head
     assert head.in_channels == plain.in_channels + 2
     with torch.no_grad():
         for decoder in generator.decoders():
@@ -193,11 +232,19 @@ def test_without_a_probe_there_is_no_skip():
 @pytest.mark.parametrize("levels", [0, 1, 2])
 def test_the_finest_encoder_levels_can_convolve_once(levels):
     def convs(level):
-        return [layer for layer in generator.encoder[2 * level] if isinstance(layer, torch.nn.Conv2d)]
+        return [
+            layer for layer in generator.encoder[2 * level] if isinstance(layer, torch.nn.Conv2d)
+        ]
 
-    generator = CnnGenerator(n=64, channels=4, n_filters_scale=1, single_conv_levels=levels, norm="batch")
+    generator = CnnGenerator(
+        n=64, channels=4, n_filters_scale=1, single_conv_levels=levels, norm="batch"
+    )
     assert [len(convs(level)) for level in range(3)] == [1] * levels + [2] * (3 - levels)
-    assert [convs(level)[-1].out_channels for level in range(3)] == [32, 64, 128]  # widths unchanged
+    assert [convs(level)[-1].out_channels for level in range(3)] == [
+        32,
+        64,
+        128,
+    ]  # widths unchanged
     assert generator(torch.rand(2, 4, 64, 64)).shape == (2, 4, 64, 64)
 
 
@@ -206,19 +253,25 @@ def test_settings_build_the_cheaper_generator():
 
     generator = build_generator(ModelConfig(N=64, gridsize=2), probe=_probe())
     assert generator.shared_decoder and len(generator.decoders()) == 1
-    single = [sum(isinstance(layer, torch.nn.Conv2d) for layer in generator.encoder[2 * level]) == 1
-              for level in range(3)]
+    single = [
+        sum(isinstance(layer, torch.nn.Conv2d) for layer in generator.encoder[2 * level]) == 1
+        for level in range(3)
+    ]
     assert DEFAULT_SINGLE_CONV_LEVELS == 3 and single == [True, True, True]
     deep = build_generator(ModelConfig(N=128, gridsize=1), probe=_probe(128))
-    assert [sum(isinstance(layer, torch.nn.Conv2d) for layer in deep.encoder[2 * level])
-            for level in range(4)] == [1, 1, 1, 2]  # N = 128: the bottleneck level keeps two
+    assert [
+        sum(isinstance(layer, torch.nn.Conv2d) for layer in deep.encoder[2 * level])
+        for level in range(4)
+    ] == [1, 1, 1, 2]  # N = 128: the bottleneck level keeps two
     stages = generator.decoder.stages
     assert all(sum(isinstance(layer, torch.nn.Conv2d) for layer in stage) == 1 for stage in stages)
 
 
 def test_a_single_convolution_decoder_keeps_the_widths():
     double = CnnGenerator(n=64, channels=1, n_filters_scale=1, norm="batch")
-    single = CnnGenerator(n=64, channels=1, n_filters_scale=1, norm="batch", single_conv_decoder=True)
+    single = CnnGenerator(
+        n=64, channels=1, n_filters_scale=1, norm="batch", single_conv_decoder=True
+    )
 
     def layers(generator):
         return [[type(layer).__name__ for layer in stage] for stage in generator.amplitude.stages]
@@ -240,25 +293,40 @@ def test_settings_build_the_estimate_skip():
 @pytest.mark.parametrize("activation", ["sigmoid", "swish", "softplus", "relu"])
 @pytest.mark.parametrize("gridsize", [1, 2])
 @pytest.mark.parametrize("shared", [False, True])
-def test_an_untrained_residual_generator_returns_each_pattern_estimate(activation, gridsize, shared):
+def test_an_untrained_residual_generator_returns_each_pattern_estimate(
+    activation, gridsize, shared
+):
     torch.manual_seed(0)
     c = gridsize**2
-    generator = CnnGenerator(n=64, channels=c, n_filters_scale=1, probe=_probe(), residual=True,
-                             estimate_iterations=3, amp_activation=activation, norm="batch",
-                             shared_decoder=shared)
+    generator = CnnGenerator(
+        n=64,
+        channels=c,
+        n_filters_scale=1,
+        probe=_probe(),
+        residual=True,
+        estimate_iterations=3,
+        amp_activation=activation,
+        norm="batch",
+        shared_decoder=shared,
+    )
     diffraction = torch.rand(2, c, 64, 64)
     estimate = generator.estimate(diffraction)
     out = generator(diffraction)
     # pad_object with probe_big: the whole patch is the estimate, amplitude and phase
     torch.testing.assert_close(out.abs(), estimate.abs(), rtol=1e-5, atol=1e-6)
     bright = estimate.abs() > 1e-3
-    torch.testing.assert_close(torch.angle(out * estimate.conj())[bright],
-                               torch.zeros(int(bright.sum())), rtol=0, atol=1e-4)
+    torch.testing.assert_close(
+        torch.angle(out * estimate.conj())[bright],
+        torch.zeros(int(bright.sum())),
+        rtol=0,
+        atol=1e-4,
+    )
 
 
 def test_the_residual_multiplier_is_bounded_by_the_sigmoid():
-    generator = CnnGenerator(n=64, channels=1, n_filters_scale=1, probe=_probe(), residual=True,
-                             probe_big=False)
+    generator = CnnGenerator(
+        n=64, channels=1, n_filters_scale=1, probe=_probe(), residual=True, probe_big=False
+    )
     torch.nn.init.constant_(generator.amplitude.centre_head.bias, 50.0)  # saturate the head
     diffraction = torch.rand(2, 1, 64, 64)
     out, estimate = generator(diffraction), generator.estimate(diffraction)
@@ -268,8 +336,9 @@ def test_the_residual_multiplier_is_bounded_by_the_sigmoid():
 
 def test_the_residual_form_needs_a_probe_and_one_patch_per_pattern():
     assert not CnnGenerator(n=64, channels=1, n_filters_scale=1, residual=True).residual
-    assert not CnnGenerator(n=64, channels=4, n_filters_scale=1, probe=_probe(), residual=True,
-                            object_big=False).residual
+    assert not CnnGenerator(
+        n=64, channels=4, n_filters_scale=1, probe=_probe(), residual=True, object_big=False
+    ).residual
     residual = CnnGenerator(n=64, channels=1, n_filters_scale=1, probe=_probe(), residual=True)
     assert "refines_estimate" in residual.state_dict()  # bundles of other forms are refused
 

@@ -76,7 +76,7 @@ def test_estimates_of_a_batch_are_independent():
     estimator = PatternEstimate(probe, iterations=3)
     batch = torch.cat([measured, 0.5 * measured, measured.flip(-1)], dim=1)  # (1, 3, N, N)
     together = estimator(batch)
-    alone = torch.cat([estimator(batch[:, c:c + 1]) for c in range(3)], dim=1)
+    alone = torch.cat([estimator(batch[:, c : c + 1]) for c in range(3)], dim=1)
     assert torch.allclose(together, alone, atol=1e-6)
 
 

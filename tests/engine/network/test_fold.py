@@ -36,8 +36,14 @@ def test_the_folded_generator_predicts_the_same_patches():
 
 def test_the_fold_is_exact_in_double_precision():
     torch.manual_seed(2)
-    stack = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                          nn.Conv2d(8, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU()).double()
+    stack = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+    ).double()
     stack.train()(torch.rand(6, 3, 16, 16, dtype=torch.float64) * 4 - 1)  # running statistics
     for norm in (stack[1], stack[4]):
         with torch.no_grad():
@@ -61,7 +67,9 @@ def test_no_batch_norm_is_left_and_the_original_keeps_its_own():
 
 
 def test_folded_convolutions_keep_the_channels_last_layout():
-    folded = fold_batch_norms(_trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=disk_probe())))
+    folded = fold_batch_norms(
+        _trained_like(CnnGenerator.from_config(ModelConfig(N=64), probe=disk_probe()))
+    )
     weights = [layer.weight for layer in folded.modules() if isinstance(layer, nn.Conv2d)]
     assert all(weight.is_contiguous(memory_format=torch.channels_last) for weight in weights)
 

@@ -73,14 +73,17 @@ def test_smoothing_equals_a_circular_gaussian_blur_of_the_exit_wave(tiny_probe):
     patches = _random_field(1, 1, 16, 16, seed=4)
     smoothed = diffraction_intensity(patches, tiny_probe, smoothing_sigma_px=sigma)
     exit_waves = (patches[0, 0] * tiny_probe).numpy()  # (P, N, N)
-    blurred = np.stack([
-        ndimage.gaussian_filter(w.real, sigma, mode="wrap", truncate=8)
-        + 1j * ndimage.gaussian_filter(w.imag, sigma, mode="wrap", truncate=8)
-        for w in exit_waves
-    ])
-    expected = (np.abs(np.fft.fftshift(np.fft.fft2(blurred, norm="ortho"), axes=(-2, -1))) ** 2)
-    np.testing.assert_allclose(smoothed[0, 0].numpy(), expected.sum(axis=0),
-                               atol=1e-6 * expected.max())
+    blurred = np.stack(
+        [
+            ndimage.gaussian_filter(w.real, sigma, mode="wrap", truncate=8)
+            + 1j * ndimage.gaussian_filter(w.imag, sigma, mode="wrap", truncate=8)
+            for w in exit_waves
+        ]
+    )
+    expected = np.abs(np.fft.fftshift(np.fft.fft2(blurred, norm="ortho"), axes=(-2, -1))) ** 2
+    np.testing.assert_allclose(
+        smoothed[0, 0].numpy(), expected.sum(axis=0), atol=1e-6 * expected.max()
+    )
 
 
 def test_smoothing_transfer_is_one_at_zero_frequency_and_decays():

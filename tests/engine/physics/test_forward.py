@@ -15,17 +15,21 @@ from ptycho_engine.physics.shift import extract_patches
 
 def test_without_offsets_the_forward_model_is_the_diffraction_amplitude(tiny_object, tiny_probe):
     patches = extract_patches(tiny_object, torch.tensor([[[15.0, 12.0]], [[20.0, 25.5]]]), 16)
-    torch.testing.assert_close(forward_amplitude(patches, tiny_probe),
-                               diffraction_amplitude(patches, tiny_probe))
+    torch.testing.assert_close(
+        forward_amplitude(patches, tiny_probe), diffraction_amplitude(patches, tiny_probe)
+    )
 
 
 def test_consistent_group_passes_object_big_unchanged(tiny_object, tiny_probe):
-    positions = torch.tensor([[[17.0, 15.0], [21.0, 15.0], [17.0, 19.0], [25.0, 19.0]]],
-                             dtype=torch.float64)  # mean (20, 17): integer offsets
+    positions = torch.tensor(
+        [[[17.0, 15.0], [21.0, 15.0], [17.0, 19.0], [25.0, 19.0]]], dtype=torch.float64
+    )  # mean (20, 17): integer offsets
     _, offsets = group_offsets(positions)
     patches = extract_patches(tiny_object, positions, 16)  # (1, 4, N, N), cut from one object
-    torch.testing.assert_close(forward_amplitude(patches, tiny_probe, offsets=offsets),
-                               diffraction_amplitude(patches, tiny_probe))
+    torch.testing.assert_close(
+        forward_amplitude(patches, tiny_probe, offsets=offsets),
+        diffraction_amplitude(patches, tiny_probe),
+    )
 
 
 def test_object_big_ties_disagreeing_channels():
@@ -46,8 +50,9 @@ def test_every_channel_receives_a_gradient_through_object_big(tiny_probe):
 
 
 def _perturbations(obj: torch.Tensor) -> dict[str, torch.Tensor]:
-    rows, cols = torch.meshgrid(torch.arange(obj.shape[0]), torch.arange(obj.shape[1]),
-                                indexing="ij")
+    rows, cols = torch.meshgrid(
+        torch.arange(obj.shape[0]), torch.arange(obj.shape[1]), indexing="ij"
+    )
     return {
         "shifted 3 px in x": torch.roll(obj, 3, dims=1),
         "shifted 2 px in y": torch.roll(obj, 2, dims=0),
@@ -96,7 +101,9 @@ def test_gridsize_two_groups_of_simulated_data_prefer_the_true_object(tiny_datas
 def _two_patch_group(weight):
     """Two constant patches (values 1 and 3) two pixels apart in x, merged with ``weight``."""
     n = 8
-    patches = torch.stack([torch.full((n, n), 1.0), torch.full((n, n), 3.0)])[None].to(torch.complex64)
+    patches = torch.stack([torch.full((n, n), 1.0), torch.full((n, n), 3.0)])[None].to(
+        torch.complex64
+    )
     offsets = torch.tensor([[[-1.0, 0.0], [1.0, 0.0]]])  # (1, 2, 2): x = ∓1 around the centre
     return tie_overlaps(patches, offsets, merge_weight=weight)  # (1, 2, N, N)
 
@@ -116,8 +123,9 @@ def test_probe_weighting_averages_by_the_illumination_of_each_patch():
     expected = ((1 + f) * 1.0 + f * 3.0) / (1 + 2 * f)
     torch.testing.assert_close(tied[0, 0, :, 4].real, torch.full((n,), expected))
     # uniform weighting gives the plain mean there
-    torch.testing.assert_close(_two_patch_group(merge_weight("uniform", probe))[0, 0, :, 4].real,
-                               torch.full((n,), 2.0))
+    torch.testing.assert_close(
+        _two_patch_group(merge_weight("uniform", probe))[0, 0, :, 4].real, torch.full((n,), 2.0)
+    )
 
 
 def test_central_mask_weighting_counts_only_the_patch_centres():

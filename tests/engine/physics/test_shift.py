@@ -147,8 +147,9 @@ def test_merge_then_extract_returns_consistent_patches(tiny_object):
 
 
 def test_merge_then_extract_keeps_a_constant_at_sub_pixel_offsets():
-    offsets = torch.tensor([[[-2.3, -1.6], [2.7, -0.4], [-1.1, 2.5], [0.7, -0.5]]],
-                           dtype=torch.float64)
+    offsets = torch.tensor(
+        [[[-2.3, -1.6], [2.7, -0.4], [-1.1, 2.5], [0.7, -0.5]]], dtype=torch.float64
+    )
     patches = torch.full((1, 4, N, N), 0.7 - 0.2j, dtype=torch.complex128)
     back = extract_group(merge_group(patches, offsets), offsets, N)
     torch.testing.assert_close(back, patches)
@@ -209,8 +210,11 @@ def test_object_gradient_is_the_same_with_and_without_position_gradients(tiny_ob
     grads = []
     for positions_need_grad in (False, True):
         obj = tiny_object.clone().requires_grad_()
-        positions = torch.tensor([[10.3, 8.6], [20.0, 15.5], [0.5, 30.2]], dtype=torch.float64,
-                                 requires_grad=positions_need_grad)
+        positions = torch.tensor(
+            [[10.3, 8.6], [20.0, 15.5], [0.5, 30.2]],
+            dtype=torch.float64,
+            requires_grad=positions_need_grad,
+        )
         (extract_patches(obj, positions, N) * weights).real.sum().backward()
         grads.append(obj.grad)
     torch.testing.assert_close(grads[0], grads[1])

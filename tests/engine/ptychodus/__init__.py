@@ -12,8 +12,9 @@ from ptycho_engine.data.npz import DiffractionData, validate_arrays
 N = 64
 
 
-def small_scan(n_positions: int = 24, *, seed: int = 0,
-               metadata: dict | None = None) -> DiffractionData:
+def small_scan(
+    n_positions: int = 24, *, seed: int = 0, metadata: dict | None = None
+) -> DiffractionData:
     """A simulated N = 64 scan of a few positions, with ``metadata`` merged into ``_metadata``."""
     import json
 
@@ -26,8 +27,14 @@ def small_scan(n_positions: int = 24, *, seed: int = 0,
     return validate_arrays(arrays, source="scan.npz")
 
 
-def untrained_bundle(directory: Path, data: DiffractionData, *, gridsize: int = 1,
-                     probe_trainable: bool = False, losses=(0.5, 0.25, 0.125)) -> Path:
+def untrained_bundle(
+    directory: Path,
+    data: DiffractionData,
+    *,
+    gridsize: int = 1,
+    probe_trainable: bool = False,
+    losses=(0.5, 0.25, 0.125),
+) -> Path:
     """Write a bundle of a freshly initialised (untrained) network, as training would."""
     from ptycho_engine.bundle import write_bundle
     from ptycho_engine.module import PinnModule
@@ -37,16 +44,27 @@ def untrained_bundle(directory: Path, data: DiffractionData, *, gridsize: int = 
 
     torch.manual_seed(0)
     model = ModelConfig(N=N, gridsize=gridsize, n_filters_scale=1)
-    training = TrainingConfig(model=model, neighbor_count=4, nphotons=1e5,
-                              probe_trainable=probe_trainable)
+    training = TrainingConfig(
+        model=model, neighbor_count=4, nphotons=1e5, probe_trainable=probe_trainable
+    )
     probe, q = prepare_probe(data.probe, training)
     module = PinnModule(model, training, probe, photon_scale(training.nphotons, N))
     weights = {key: value for key, value in module.state_dict().items() if key != "probe"}
-    scaling = {"intensity_scale": module.intensity_scale, "photon_scale": module.photon_scale,
-               "probe_normalisation": q, "nphotons": training.nphotons}
+    scaling = {
+        "intensity_scale": module.intensity_scale,
+        "photon_scale": module.photon_scale,
+        "probe_normalisation": q,
+        "nphotons": training.nphotons,
+    }
     return write_bundle(
-        directory, weights={"diffraction_to_obj": weights}, probe=probe.numpy(), scaling=scaling,
+        directory,
+        weights={"diffraction_to_obj": weights},
+        probe=probe.numpy(),
+        scaling=scaling,
         params={**to_legacy_params(training), "intensity_scale": module.intensity_scale},
-        settings={"model": model.model_dump(mode="json"),
-                  "training": training.model_dump(mode="json")},
-        extras={"train_loss": np.asarray(losses, np.float64)})
+        settings={
+            "model": model.model_dump(mode="json"),
+            "training": training.model_dump(mode="json"),
+        },
+        extras={"train_loss": np.asarray(losses, np.float64)},
+    )

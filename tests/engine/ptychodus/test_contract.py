@@ -29,10 +29,13 @@ def scan():
 @pytest.fixture(scope="module", params=[1, 2], ids=["gridsize1", "gridsize2"])
 def setup(request, scan, tmp_path_factory):
     gridsize = request.param
-    bundle = load_bundle(untrained_bundle(tmp_path_factory.mktemp("contract") / "model", scan,
-                                          gridsize=gridsize))
+    bundle = load_bundle(
+        untrained_bundle(tmp_path_factory.mktemp("contract") / "model", scan, gridsize=gridsize)
+    )
     # grouped as reconstruct() groups by default: the fewest groups holding every position
-    groups = group_scan(scan, gridsize=gridsize, neighbor_count=4, n_groups=None, seed=SEED, cover=True)
+    groups = group_scan(
+        scan, gridsize=gridsize, neighbor_count=4, n_groups=None, seed=SEED, cover=True
+    )
     return gridsize, bundle, groups
 
 
@@ -65,7 +68,7 @@ def test_each_group_is_independent_of_its_batch(setup):
     x, positions = _inputs(groups, 0, 4)
     together = bundle.diffraction_to_obj(x, positions)
     for i in range(4):
-        alone = bundle.diffraction_to_obj(x[i:i + 1], positions[i:i + 1])
+        alone = bundle.diffraction_to_obj(x[i : i + 1], positions[i : i + 1])
         torch.testing.assert_close(alone[0], together[i], rtol=1e-5, atol=1e-6)
     reordered = bundle.diffraction_to_obj(x.flip(0), positions.flip(0))
     torch.testing.assert_close(reordered.flip(0), together, rtol=1e-5, atol=1e-6)
@@ -73,8 +76,9 @@ def test_each_group_is_independent_of_its_batch(setup):
 
 def test_stitching_its_patches_gives_what_reconstruct_gives(setup, scan):
     _, bundle, groups = setup
-    execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu",
-                                                    "inference_batch_size": 7})
+    execution = PyTorchExecutionConfig.from_values(
+        {"accelerator": "cpu", "inference_batch_size": 7}
+    )
     expected = reconstruct(bundle, scan, execution, neighbor_count=4, seed=SEED)
     origin, shape = canvas_frame(groups.positions, N)
     stitcher = Stitcher(shape, origin, probe_weight(bundle.module.probe.detach()))

@@ -21,9 +21,13 @@ M, SIDE = 5, 8  # make_product: 5 positions, an 8 x 8 probe of 2 modes
 def scan(tmp_path):
     rng = np.random.default_rng(1)
     path = tmp_path / "scan.npz"
-    np.savez(path, diff3d=rng.uniform(0, 1, (M, SIDE, SIDE)).astype(np.float32),
-             xcoords=np.arange(M, dtype=float), ycoords=np.zeros(M),
-             probeGuess=np.ones((SIDE, SIDE), np.complex64))
+    np.savez(
+        path,
+        diff3d=rng.uniform(0, 1, (M, SIDE, SIDE)).astype(np.float32),
+        xcoords=np.arange(M, dtype=float),
+        ycoords=np.zeros(M),
+        probeGuess=np.ones((SIDE, SIDE), np.complex64),
+    )
     return path
 
 
@@ -52,15 +56,29 @@ def test_probe_alone_keeps_the_positions(scan, product, tmp_path):
 
 def test_the_cli_prints_what_it_took(scan, product, tmp_path, capsys):
     out = tmp_path / "out.npz"
-    assert main(["data", "convert", str(scan), str(out), "--probe-from", str(product),
-                 "--positions-from", str(product)]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "convert",
+                str(scan),
+                str(out),
+                "--probe-from",
+                str(product),
+                "--positions-from",
+                str(product),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "probe: 2 mode(s) taken from" in printed and "converted from metres" in printed
 
 
 def test_a_product_with_another_number_of_positions_is_refused(scan, tmp_path, capsys):
-    product = write_product(tmp_path / "p.h5", make_product(positions_m=np.zeros((3, 2)),
-                                                            position_indexes=np.arange(3)))
+    product = write_product(
+        tmp_path / "p.h5", make_product(positions_m=np.zeros((3, 2)), position_indexes=np.arange(3))
+    )
     out = tmp_path / "out.npz"
     assert main(["data", "convert", str(scan), str(out), "--positions-from", str(product)]) == 2
     err = capsys.readouterr().err
@@ -89,14 +107,26 @@ def test_metres_and_pixels_round_trip_through_a_product_and_convert(tmp_path):
     # data (pixels) -> product (metres) -> convert (pixels of the product's object) -> product
     rng = np.random.default_rng(2)
     xy = rng.uniform(20, 40, (M, 2))
-    data = validate_arrays({"diff3d": np.ones((M, SIDE, SIDE), np.float32), "xcoords": xy[:, 0],
-                            "ycoords": xy[:, 1], "probeGuess": np.ones((SIDE, SIDE), np.complex64),
-                            "_metadata": np.array('{"pixel_size_m": 5e-8}')}, source="scan.npz")
+    data = validate_arrays(
+        {
+            "diff3d": np.ones((M, SIDE, SIDE), np.float32),
+            "xcoords": xy[:, 0],
+            "ycoords": xy[:, 1],
+            "probeGuess": np.ones((SIDE, SIDE), np.complex64),
+            "_metadata": np.array('{"pixel_size_m": 5e-8}'),
+        },
+        source="scan.npz",
+    )
     origin = (14.0, 11.0)
     fake = types.SimpleNamespace(object=np.ones((40, 36), np.complex64), origin=origin)
     first = write_product(tmp_path / "first.h5", product_from_reconstruction(fake, data))
-    np.savez(tmp_path / "scan.npz", diff3d=data.diffraction, xcoords=data.xcoords,
-             ycoords=data.ycoords, probeGuess=data.probe[0])
+    np.savez(
+        tmp_path / "scan.npz",
+        diff3d=data.diffraction,
+        xcoords=data.xcoords,
+        ycoords=data.ycoords,
+        probeGuess=data.probe[0],
+    )
     convert_file(tmp_path / "scan.npz", tmp_path / "out.npz", positions_from=first)
     converted = load_diffraction(tmp_path / "out.npz")
     np.testing.assert_allclose(converted.positions_xy, xy - origin, atol=1e-9)

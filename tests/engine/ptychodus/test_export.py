@@ -17,8 +17,13 @@ from ptycho_engine.ptychodus import (
 )
 from tests.engine.ptychodus import N, small_scan, untrained_bundle
 
-BEAM = {"pixel_size_m": 2e-8, "probe_energy_eV": 8800.0, "detector_object_distance_m": 1.9,
-        "exposure_time_s": 0.05, "name": "tiny scan"}
+BEAM = {
+    "pixel_size_m": 2e-8,
+    "probe_energy_eV": 8800.0,
+    "detector_object_distance_m": 1.9,
+    "exposure_time_s": 0.05,
+    "name": "tiny scan",
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +47,9 @@ def test_write_then_read_gives_back_object_probe_and_positions_in_pixels(run, tm
     np.testing.assert_array_equal(product.probe_modes, data.probe)
     np.testing.assert_allclose(product.object_origin_px, reconstruction.origin, atol=1e-9)
     # Ptychodus' mapping puts each position on the object pixel it was reconstructed at
-    np.testing.assert_allclose(product.positions_px() + reconstruction.origin, data.positions_xy,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        product.positions_px() + reconstruction.origin, data.positions_xy, atol=1e-6
+    )
     np.testing.assert_allclose(product.positions_m, data.positions_xy * 2e-8)
 
 
@@ -80,8 +86,11 @@ def test_without_metadata_one_metre_per_pixel_is_assumed_and_said(run):
 
 
 def test_pixel_size_is_computed_from_the_detector_geometry():
-    meta = {"probe_energy_eV": 8000.0, "detector_object_distance_m": 2.0,
-            "detector_pixel_size_m": 75e-6}
+    meta = {
+        "probe_energy_eV": 8000.0,
+        "detector_object_distance_m": 2.0,
+        "detector_pixel_size_m": 75e-6,
+    }
     width, height, source = object_pixel_size_m(meta, N)
     wavelength = 6.62607015e-34 * 299792458 / (8000.0 * 1.602176634e-19)
     assert width == height == pytest.approx(wavelength * 2.0 / (N * 75e-6))
@@ -114,9 +123,20 @@ def test_infer_writes_the_product_and_refuses_to_replace_it(run, tmp_path, capsy
     # without objectGuess: no metrics and figures to compute, three runs stay quick
     scan = save_diffraction(tmp_path / "scan.npz", dataclasses.replace(data, object=None))
     product = tmp_path / "out" / "product.h5"
-    args = ["infer", "--model-path", str(bundle.path), "--test-data-file", str(scan),
-            "--output-dir", str(tmp_path / "out"), "--product", str(product), "--quiet",
-            "--accelerator", "cpu"]
+    args = [
+        "infer",
+        "--model-path",
+        str(bundle.path),
+        "--test-data-file",
+        str(scan),
+        "--output-dir",
+        str(tmp_path / "out"),
+        "--product",
+        str(product),
+        "--quiet",
+        "--accelerator",
+        "cpu",
+    ]
     assert main(args) == 0
     assert f"product:        {product}" in capsys.readouterr().out
     written = read_product(product)

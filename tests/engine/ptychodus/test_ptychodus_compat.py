@@ -25,16 +25,26 @@ def ours(tmp_path):
     """A product written from a (stand-in) reconstruction, and the data and origin behind it."""
     rng = np.random.default_rng(3)
     xy = rng.uniform(30, 50, (M, 2))
-    data = validate_arrays({
-        "diff3d": np.ones((M, SIDE, SIDE), np.float32), "xcoords": xy[:, 0], "ycoords": xy[:, 1],
-        "probeGuess": np.full((SIDE, SIDE), 1 + 1j, np.complex64),
-        "_metadata": np.array('{"pixel_size_m": 4e-8, "photon_energy_eV": 7000.0, '
-                              '"detector_object_distance_m": 2.5}')})
+    data = validate_arrays(
+        {
+            "diff3d": np.ones((M, SIDE, SIDE), np.float32),
+            "xcoords": xy[:, 0],
+            "ycoords": xy[:, 1],
+            "probeGuess": np.full((SIDE, SIDE), 1 + 1j, np.complex64),
+            "_metadata": np.array(
+                '{"pixel_size_m": 4e-8, "photon_energy_eV": 7000.0, '
+                '"detector_object_distance_m": 2.5}'
+            ),
+        }
+    )
     obj = (rng.standard_normal((61, 70)) + 1j * rng.standard_normal((61, 70))).astype(np.complex64)
     origin = (12.0, 9.0)
     recon = types.SimpleNamespace(object=obj, origin=origin)
-    product = dataclasses.replace(product_from_reconstruction(recon, data),
-                                  loss_values=np.array([2.0, 1.0]), loss_epochs=np.arange(2))
+    product = dataclasses.replace(
+        product_from_reconstruction(recon, data),
+        loss_values=np.array([2.0, 1.0]),
+        loss_epochs=np.arange(2),
+    )
     return write_product(tmp_path / "ours.h5", product), data, obj, origin
 
 
@@ -48,8 +58,9 @@ def test_ptychodus_reads_our_file_and_maps_positions_onto_our_pixels(ours):
     geometry = product.object_.get_geometry()
     x_px = geometry.map_probe_positions_to_object_x_px(product.probe_positions)
     y_px = geometry.map_probe_positions_to_object_y_px(product.probe_positions)
-    np.testing.assert_allclose(np.stack([x_px, y_px], axis=1) + origin, data.positions_xy,
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        np.stack([x_px, y_px], axis=1) + origin, data.positions_xy, atol=1e-9
+    )
     assert [float(loss.value) for loss in product.losses] == [2.0, 1.0]
 
 

@@ -46,12 +46,12 @@ def _two_process_run(out) -> subprocess.CompletedProcess:
     arguments = train_arguments(out, *SGD, nepochs=2)
     # Lightning starts rank 1 with the same command line
     command = [sys.executable, str(TRAIN_WITH_NORM), NORM, "train", *arguments]
-    return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO,
-                          timeout=300)
+    return subprocess.run(
+        command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=300
+    )
 
 
-def test_two_gloo_processes_agree_with_one_process_at_the_same_global_batch(tmp_path,
-                                                                            monkeypatch):
+def test_two_gloo_processes_agree_with_one_process_at_the_same_global_batch(tmp_path, monkeypatch):
     two, one = tmp_path / "two", tmp_path / "one"
     finished = _two_process_run(two)
     assert finished.returncode == 0, finished.stderr
@@ -59,8 +59,11 @@ def test_two_gloo_processes_agree_with_one_process_at_the_same_global_batch(tmp_
 
     files = sorted(str(p.relative_to(two)) for p in two.rglob("*") if p.is_file())
     assert [f for f in files if not f.startswith("checkpoints/epoch=")] == [
-        "checkpoints/last.ckpt", "logs/ptychopinn/version_0/hparams.yaml",
-        "logs/ptychopinn/version_0/metrics.csv", "loss_curve.png", "wts.h5.zip",
+        "checkpoints/last.ckpt",
+        "logs/ptychopinn/version_0/hparams.yaml",
+        "logs/ptychopinn/version_0/metrics.csv",
+        "loss_curve.png",
+        "wts.h5.zip",
     ]
     assert len(files) == 6  # and one best checkpoint
     assert read_bundle(two).settings["resolved_execution"]["strategy"] == "ddp"
@@ -71,8 +74,10 @@ def test_two_gloo_processes_agree_with_one_process_at_the_same_global_batch(tmp_
     relative = relative_norm_difference(*weights)
     difference, scale = largest_difference(*weights)
     losses = [read_bundle(d).extras["train_loss"] for d in (two, one)]
-    print(f"2 processes vs 1: ‖Δw‖/‖w‖ = {relative:.3g}, max |Δw| = {difference:.3g} "
-          f"(max |w| = {scale:.3g}); train_loss {losses[0].tolist()} vs {losses[1].tolist()}")
+    print(
+        f"2 processes vs 1: ‖Δw‖/‖w‖ = {relative:.3g}, max |Δw| = {difference:.3g} "
+        f"(max |w| = {scale:.3g}); train_loss {losses[0].tolist()} vs {losses[1].tolist()}"
+    )
     assert relative <= RELATIVE_TOLERANCE
     assert np.allclose(losses[0], losses[1], rtol=RELATIVE_TOLERANCE, atol=0)
     # control: one process at batch 4 (half the global batch) trains differently

@@ -45,4 +45,3 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, ca
     resumed_losses, losses = (read_bundle(d).extras["train_loss"] for d in (killed, reference))
     assert resumed_losses.shape == (3,) and np.allclose(resumed_losses, losses, rtol=1e-6)
     assert stray_files(killed) == []
-

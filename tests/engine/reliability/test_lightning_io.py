@@ -57,6 +57,8 @@ def test_csv_logger_rewrites_metrics_whole_including_new_columns(tmp_path):
     with open(folder / "metrics.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert [(r["step"], r["train_loss"], r["val_loss"]) for r in rows] == [
-        ("0", "1.5", ""), ("1", "1.0", "2.0")]
+        ("0", "1.5", ""),
+        ("1", "1.0", "2.0"),
+    ]
     assert "lr: 0.1" in (folder / "hparams.yaml").read_text()
     assert sorted(p.name for p in folder.iterdir()) == ["hparams.yaml", "metrics.csv"]

@@ -34,8 +34,9 @@ def _poison(monkeypatch, epoch: int, batch: int) -> None:
     monkeypatch.setattr(train_module, "build_trainer", build_with_poison)
 
 
-def test_nan_names_epoch_and_batch_and_keeps_bundle_and_good_checkpoint(tmp_path, monkeypatch,
-                                                                          capsys):
+def test_nan_names_epoch_and_batch_and_keeps_bundle_and_good_checkpoint(
+    tmp_path, monkeypatch, capsys
+):
     out = tmp_path / "model"
     assert main(["train", *train_arguments(out, nepochs=1)]) == 0
     bundle = (out / "wts.h5.zip").read_bytes()
@@ -55,8 +56,21 @@ def test_nan_names_epoch_and_batch_and_keeps_bundle_and_good_checkpoint(tmp_path
 
 def test_divergence_stops_through_the_cli_and_writes_no_bundle(tmp_path, capsys):
     out = tmp_path / "model"
-    status = main(["train", *train_arguments(out, "--optimizer", "sgd", "--learning-rate", "1e12",
-                                             "--log-every-n-steps", "1", nepochs=1)])
+    status = main(
+        [
+            "train",
+            *train_arguments(
+                out,
+                "--optimizer",
+                "sgd",
+                "--learning-rate",
+                "1e12",
+                "--log-every-n-steps",
+                "1",
+                nepochs=1,
+            ),
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 2 and len(err.strip().splitlines()) == 1, err
     assert "the training loss became non-finite in epoch 1/1, batch" in err
@@ -65,8 +79,13 @@ def test_divergence_stops_through_the_cli_and_writes_no_bundle(tmp_path, capsys)
 
 
 def _fake_trainer(epoch: int = 0) -> SimpleNamespace:
-    return SimpleNamespace(current_epoch=epoch, max_epochs=5, num_training_batches=20, world_size=1,
-                           checkpoint_callback=None)
+    return SimpleNamespace(
+        current_epoch=epoch,
+        max_epochs=5,
+        num_training_batches=20,
+        world_size=1,
+        checkpoint_callback=None,
+    )
 
 
 def test_the_host_looks_only_every_k_steps_but_names_the_first_bad_batch():

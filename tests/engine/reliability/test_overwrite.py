@@ -16,8 +16,11 @@ from tests.engine.simdata import simulated_files
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_ino)
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_ino)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 def _one_error_line(capsys) -> str:
@@ -60,8 +63,18 @@ def test_fresh_run_over_an_unfinished_run_is_refused(tmp_path, capsys):
 def test_infer_refuses_then_replaces_a_reconstruction_with_overwrite(trained, tmp_path, capsys):
     _, test_file = simulated_files()
     out = tmp_path / "recon"
-    command = ["infer", "--model-path", str(trained), "--test-data-file", str(test_file),
-               "--output-dir", str(out), "--quiet", "--n-groups", "16"]
+    command = [
+        "infer",
+        "--model-path",
+        str(trained),
+        "--test-data-file",
+        str(test_file),
+        "--output-dir",
+        str(out),
+        "--quiet",
+        "--n-groups",
+        "16",
+    ]
     assert main(command) == 0
     first = _snapshot(out)
     assert "reconstruction.npz" in first

@@ -37,7 +37,9 @@ def test_ranks_together_take_the_single_process_batches(monkeypatch, n):
         assert len(sampler) == len(shares[-1]) == -(-n // 2)  # equal counts, padded
     batch = 2  # per process; one process with batch 4 sees the same groups at each step
     for step in range(len(shares[0]) // batch):
-        together = sorted(shares[0][step * batch:(step + 1) * batch]
-                          + shares[1][step * batch:(step + 1) * batch])
-        padded = (single * 2)[step * 2 * batch:(step + 1) * 2 * batch]
+        together = sorted(
+            shares[0][step * batch : (step + 1) * batch]
+            + shares[1][step * batch : (step + 1) * batch]
+        )
+        padded = (single * 2)[step * 2 * batch : (step + 1) * 2 * batch]
         assert together == sorted(padded)

@@ -41,7 +41,8 @@ def test_signal_mid_epoch_stops_with_one_line_and_keeps_the_checkpoint(tmp_path,
 @pytest.fixture
 def handled():
     """Give SIGINT and SIGTERM Python's usual start-up handlers for one test (a test runner
-    started in the background of a script has SIGINT ignored)."""
+    started in the background of a script has SIGINT ignored).
+    """
     saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -82,4 +83,5 @@ def test_the_demo_stops_on_a_signal_with_one_line(handled, monkeypatch, capsys, 
     assert status == 143
     assert err.strip().splitlines() == [
         "demo stopped by SIGTERM; every file it wrote is complete; run `ptycho demo --overwrite` "
-        "to start again"]
+        "to start again"
+    ]
