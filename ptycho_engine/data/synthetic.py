@@ -1,7 +1,9 @@
 """Synthetic ingredients of a simulation: complex objects, probes and scan patterns.
 
 Pure numpy functions of a size and a ``np.random.Generator``; coordinates follow
-``ptycho_engine.conventions``. :mod:`ptycho_engine.data.simulate` assembles them.
+``ptycho_engine.conventions``. :mod:`ptycho_engine.data.simulate` assembles them. The
+zone-plate probe and probe modes live in :mod:`ptycho_engine.data.probes`, the image objects
+in :mod:`ptycho_engine.data.objects`; the kinds below name them all.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from ptycho_engine.data.objects import image_object
+from ptycho_engine.data.probes import probe_diameter_px, zoneplate_probe
 from ptycho_engine.physics.probe import soft_disk_mask
 
 __all__ = [
@@ -24,8 +28,8 @@ __all__ = [
     "synthetic_probe",
 ]
 
-OBJECT_KINDS = ("lines", "grf")
-PROBE_KINDS = ("disk", "gaussian")
+OBJECT_KINDS = ("lines", "grf", "image")
+PROBE_KINDS = ("disk", "gaussian", "zoneplate")
 SCAN_KINDS = ("grid-jitter", "random", "fermat")
 
 GRID_JITTER = 0.2
@@ -67,24 +71,48 @@ def _grf(size: int, rng: np.random.Generator, *, index: float = -3.0) -> np.ndar
     return _unit_range(np.fft.ifft2(spectrum).real)
 
 
-def complex_object(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
+def complex_object(
+    kind: str,
+    size: int,
+    rng: np.random.Generator,
+    *,
+    image_amplitude: str | None = None,
+    image_phase: str | None = None,
+) -> np.ndarray:
     """Return a (size, size) complex128 object with amplitude in [0.5, 1] and phase in [-1, 1] rad.
 
-    Amplitude and phase are independent draws of the same kind of field (``OBJECT_KINDS``).
+    ``lines`` and ``grf``: amplitude and phase are independent draws of the same kind of field
+    from ``rng``. ``image``: amplitude and phase from the sample images ``image_amplitude`` and
+    ``image_phase`` (:func:`ptycho_engine.data.objects.image_object`; defaults ``camera`` and
+    ``astronaut``); no random draw.
     """
+    if kind == "image":
+        names = {"amplitude_image": image_amplitude, "phase_image": image_phase}
+        return image_object(size, **{key: v for key, v in names.items() if v is not None})
     make = {"lines": _lines, "grf": _grf}[kind]
     amplitude = 0.5 + 0.5 * make(size, rng)
     phase = 2.0 * make(size, rng) - 1.0
     return amplitude * np.exp(1j * phase)
 
 
-def synthetic_probe(kind: str, n: int, *, defocus_rad: float = 3.0) -> np.ndarray:
+def synthetic_probe(
+    kind: str, n: int, *, defocus_rad: float | None = None, **zoneplate
+) -> np.ndarray:
     """Return an (N, N) complex128 probe centred on pixel ``[N//2, N//2]``, peak amplitude 1.
 
     ``disk``: a disk of diameter N/2 with a soft edge (σ = 1 px) and a quadratic (defocus-like)
-    phase reaching ``defocus_rad`` at the rim; its support keeps the diffraction oversampled 2×.
+    phase reaching ``defocus_rad`` (default 3 rad) at the rim; its support keeps the
+    diffraction oversampled 2×.
     ``gaussian``: a Gaussian amplitude with σ = N/10 and phase ``defocus_rad * (r / (N/4))**2``.
+    ``zoneplate``: :func:`ptycho_engine.data.probes.zoneplate_probe` with ``defocus_rad`` (its
+    own default when None) and the keyword arguments ``zoneplate`` (``diameter_px``,
+    ``central_stop``), which no other kind takes.
     """
+    if kind == "zoneplate":
+        return zoneplate_probe(n, defocus_rad=defocus_rad, **zoneplate)
+    if zoneplate:
+        raise ValueError(f"options {sorted(zoneplate)} apply to the zoneplate probe only")
+    defocus_rad = 3.0 if defocus_rad is None else defocus_rad
     coord = np.arange(n) - n // 2
     r2 = coord[:, None] ** 2 + coord[None, :] ** 2  # (N, N)
     radius = n / 4
@@ -96,20 +124,6 @@ def synthetic_probe(kind: str, n: int, *, defocus_rad: float = 3.0) -> np.ndarra
         raise ValueError(f"unknown probe kind {kind!r}")
     phase = defocus_rad * r2 / radius**2
     return amplitude / amplitude.max() * np.exp(1j * phase)
-
-
-def probe_diameter_px(probe: np.ndarray) -> float:
-    """Return ``2 sqrt(2 <r^2>)``, with ``<r^2>`` the intensity-weighted mean squared radius.
-
-    It equals the diameter of a flat disk, and is the scale against which the scan step
-    measures overlap. ``probe`` is (N, N) or (P, N, N) (modes add incoherently).
-    """
-    intensity = (np.abs(probe) ** 2).reshape(-1, *probe.shape[-2:]).sum(axis=0)  # (N, N)
-    rows, cols = np.indices(intensity.shape)
-    total = intensity.sum()
-    cy, cx = (intensity * rows).sum() / total, (intensity * cols).sum() / total
-    mean_r2 = (intensity * ((rows - cy) ** 2 + (cols - cx) ** 2)).sum() / total
-    return 2 * math.sqrt(2 * mean_r2)
 
 
 def scan_offsets(kind: str, n_positions: int, step_px: float, rng: np.random.Generator):
