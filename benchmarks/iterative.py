@@ -43,14 +43,11 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     from ptycho_engine.hardware import execution_device
-    from ptycho_engine.infer import load_bundle, reconstruct
-    from ptycho_engine.iterative import (
-        SolverSettings,
-        reconstruct_iteratively,
-        refine_reconstruction,
-    )
+    from ptycho_engine.inference import reconstruct
     from ptycho_engine.metrics import constant_object_baseline
-    from ptycho_engine.train import train
+    from ptycho_engine.pinn import load_bundle
+    from ptycho_engine.solver import reconstruct_iteratively, refine_reconstruction
+    from ptycho_engine.training import train
     from ptycho_settings import ModelConfig, ReconstructionConfig, TrainingConfig
 
     quiet()
@@ -79,11 +76,8 @@ def main() -> None:
         bundle = load_bundle(train(config, execution).bundle_path)
         network = reconstruct(bundle, data, execution)
         network_s = time.perf_counter() - start
-        settings = SolverSettings(
-            args.refine_iterations, solver_config.refine_lr, solver_config.refine_batch_size
-        )
         refined, refine_result = refine_reconstruction(
-            bundle, data, network, settings, device=device
+            bundle, data, network, solver_config, iterations=args.refine_iterations, device=device
         )
         refined_s = network_s + refine_result.seconds
 

@@ -45,9 +45,10 @@ def main() -> None:
         "--precision", default="32-true", help="execution.precision, e.g. bf16-mixed"
     )
     args = parser.parse_args()
-    from ptycho_engine.infer import load_bundle, reconstruct
+    from ptycho_engine.inference import reconstruct
     from ptycho_engine.metrics import constant_object_baseline
-    from ptycho_engine.train import train
+    from ptycho_engine.pinn import load_bundle
+    from ptycho_engine.training import train
     from ptycho_settings import ModelConfig, TrainingConfig
 
     quiet()

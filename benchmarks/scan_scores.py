@@ -89,7 +89,7 @@ def untrained(bundle_path):
     """
     import torch
 
-    from ptycho_engine.infer import load_bundle
+    from ptycho_engine.pinn import load_bundle
 
     bundle = load_bundle(bundle_path)
     torch.manual_seed(0)

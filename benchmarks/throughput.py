@@ -57,8 +57,9 @@ def _measure(n: int, gridsize: int, device: str, precision: str, sizes: str, fol
 
     from ptycho_engine.data.npz import load_diffraction
     from ptycho_engine.data.simulate import simulate_to_files
-    from ptycho_engine.infer import load_bundle, reconstruct
-    from ptycho_engine.train import train
+    from ptycho_engine.inference import reconstruct
+    from ptycho_engine.pinn import load_bundle
+    from ptycho_engine.training import train
     from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 
     positions, groups, epochs, batch_size = SIZES[sizes]
@@ -73,7 +74,7 @@ def _measure(n: int, gridsize: int, device: str, precision: str, sizes: str, fol
             "seed": 0,
             "precision": precision,
             # the default inference batch on the CPU (2 training batches, 32 groups), where small
-            # batches predict faster (ptycho_engine.infer.CPU_INFERENCE_BATCHES); GPUs want large ones
+            # batches predict faster (ptycho_engine.inference.predict.CPU_INFERENCE_BATCHES); GPUs want large ones
             "inference_batch_size": 256 if device == "cuda" else None,
         }
     )

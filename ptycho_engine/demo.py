@@ -13,7 +13,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ptycho_engine.data.npz import load_diffraction
+from ptycho_engine.data.simulate import simulate_to_files
 from ptycho_engine.errors import EngineError
+from ptycho_engine.inference import reconstruct
+from ptycho_engine.metrics import constant_object_baseline
+from ptycho_engine.outputs import check_output_dir, write_outputs
+from ptycho_engine.pinn import load_bundle
+from ptycho_engine.training import train
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
 
 DEMO_SIMULATION = dict(
@@ -62,13 +69,6 @@ def run_demo(
     output_dir: Path, *, overwrite: bool = False, execution: PyTorchExecutionConfig | None = None
 ) -> DemoResult:
     """Run the whole demo under ``output_dir`` and return its result."""
-    from ptycho_engine.data.npz import load_diffraction
-    from ptycho_engine.data.simulate import simulate_to_files
-    from ptycho_engine.infer import load_bundle, reconstruct
-    from ptycho_engine.metrics import constant_object_baseline
-    from ptycho_engine.outputs import check_output_dir, write_outputs
-    from ptycho_engine.train import train
-
     reconstruction_dir = output_dir / "reconstruction"
     check_output_dir(reconstruction_dir, overwrite=overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def run_demo(
 
     tick = time.perf_counter()
     config = demo_training_config(data_file, output_dir / "model")
-    execution = execution or PyTorchExecutionConfig()
+    execution = execution or PyTorchExecutionConfig.from_values({})  # defaults, not PTYCHO_*
     trained = train(config, execution, overwrite=overwrite)
     timings["train_s"] = time.perf_counter() - tick
     if trained.bundle_path is None:

@@ -14,13 +14,21 @@ from typing import Any
 
 import numpy as np
 
+from ptycho_engine.atomic import atomic_write_bytes
 from ptycho_engine.data.npz import DiffractionData
 from ptycho_engine.errors import EngineError
-from ptycho_engine.infer import Reconstruction
-from ptycho_engine.solver_report import CURVE_NAME, REPORT_NAME
+from ptycho_engine.reconstruction import Reconstruction
 
 RESULT_NAME = "reconstruction.npz"
-OPTIONAL_NAMES = ("metrics.json", "comparison.png", "frc.png", REPORT_NAME, CURVE_NAME)
+SOLVER_REPORT_NAME = "solver.json"
+SOLVER_CURVE_NAME = "solver_nll.png"
+OPTIONAL_NAMES = (
+    "metrics.json",
+    "comparison.png",
+    "frc.png",
+    SOLVER_REPORT_NAME,
+    SOLVER_CURVE_NAME,
+)
 """Outputs only some runs write (ground truth, the iterative solver). Replacing a result with
 ``overwrite`` removes those this run did not write, so no file describes an older result."""
 
@@ -58,6 +66,7 @@ def write_outputs(
     ``also_written`` names files the caller wrote into ``output_dir`` for this result (the
     solver's report); other :data:`OPTIONAL_NAMES` left by an earlier result are removed.
     """
+    # matplotlib only when figures are drawn
     from ptycho_engine.metrics.figures import save_amplitude_png, save_phase_png
 
     check_output_dir(output_dir, overwrite=overwrite)
@@ -86,7 +95,7 @@ def _remove_stale(output_dir: Path, written: set[str]) -> None:
 
 
 def _evaluate(reconstruction, data, output_dir, extra_metrics):
-    from ptycho_engine.atomic import atomic_write_bytes
+    # scikit-image and matplotlib only when there is ground truth to score against
     from ptycho_engine.metrics import evaluate_reconstruction
     from ptycho_engine.metrics.figures import save_comparison_figure, save_frc_figure
 
@@ -111,8 +120,6 @@ def _evaluate(reconstruction, data, output_dir, extra_metrics):
 
 
 def _write_npz(path: Path, reconstruction: Reconstruction) -> None:
-    from ptycho_engine.atomic import atomic_write_bytes
-
     obj = reconstruction.object.astype(np.complex64)
     arrays = dict(
         object=obj,

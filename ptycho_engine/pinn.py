@@ -7,18 +7,25 @@ Poisson likelihood compares ``(S·Â·e^δ)²`` with ``(S·X)²``, S the photon 
 
 Inference and the iterative solver use this class alone: it imports no Lightning, whose
 import costs a ``ptycho infer`` process about 2.5 s on the 2-core machine (as much as the
-prediction of a few hundred patterns). Training uses :class:`ptycho_engine.module.PinnModule`,
-the same composition as a LightningModule with the same weight names.
+prediction of a few hundred patterns). Training uses
+:class:`ptycho_engine.training.lightning_module.PinnModule`, the same composition as a
+LightningModule with the same weight names. A trained ``Pinn`` comes back from its bundle as a
+:class:`LoadedBundle` (:func:`load_bundle`), which inference and the solver both use.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ptycho_engine.bundle import read_bundle
+from ptycho_engine.errors import EngineError
 from ptycho_engine.network import build_generator, pattern_estimate
 from ptycho_engine.physics.forward import forward_amplitude, merge_weight, tie_overlaps
 from ptycho_engine.physics.losses import amplitude_mae, poisson_nll, realspace_mae
@@ -32,7 +39,7 @@ class Pinn(nn.Module):
 
     Parameters
     ----------
-    model, training : ModelConfig, TrainingConfig (or their dicts)
+    model, training : ModelConfig, TrainingConfig
         Canonical settings.
     probe : complex Tensor of shape (P, N, N)
         The normalised probe (``ptycho_engine.physics.probe.normalise_probe``), masked if
@@ -43,16 +50,12 @@ class Pinn(nn.Module):
 
     def __init__(
         self,
-        model: ModelConfig | dict,
-        training: TrainingConfig | dict,
+        model: ModelConfig,
+        training: TrainingConfig,
         probe: Tensor,
         photon_scale: float,
     ) -> None:
         super().__init__()
-        model = ModelConfig.model_validate(model) if isinstance(model, dict) else model
-        training = (
-            TrainingConfig.model_validate(training) if isinstance(training, dict) else training
-        )
         self.model_config, self.training_config = model, training
         probe = probe.to(torch.complex64)
         self.generator = build_generator(model, probe=probe)  # the CNN estimates patches with it
@@ -77,7 +80,7 @@ class Pinn(nn.Module):
         """Object patches (B, C_out, N, N), complex, from normalised amplitudes (B, C, N, N).
 
         ``estimate``: the generator's estimate of each pattern at the amplitudes' own scale,
-        when cached (``ptycho_engine.batches``); it scales with the input like the amplitudes.
+        when cached (``ptycho_engine.training.batches``); it scales with the input like the amplitudes.
         """
         scale = torch.exp(-self.log_scale)
         if estimate is None:
@@ -119,7 +122,7 @@ class Pinn(nn.Module):
 
     def compute_losses(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Return the weighted total loss and its parts for one batch
-        (``ptycho_engine.batches``: diffraction, offsets, and optionally truth and estimate).
+        (``ptycho_engine.training.batches``: diffraction, offsets, and optionally truth and estimate).
         """
         diffraction, offsets, truth = batch["diffraction"], batch["offsets"], batch.get("truth")
         patches = self(diffraction, batch.get("estimate"))  # (B, C_out, N, N)
@@ -175,3 +178,85 @@ def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:
 
 def _restore_estimate_probe(module: Pinn, incompatible_keys) -> None:
     pattern_estimate(module.generator).set_probe(module.estimate_probe)
+
+
+@dataclass(eq=False)
+class LoadedBundle:
+    """A trained model ready to predict, with the settings it was trained with."""
+
+    module: Pinn
+    model: ModelConfig
+    training: TrainingConfig
+    params: dict
+    settings: dict
+    scaling: dict
+    path: Path
+
+    def to(self, device: str | torch.device) -> LoadedBundle:
+        """Move the network to a device (``cpu``, ``cuda``, ``mps``) and return self."""
+        self.module.to(device)
+        return self
+
+    @torch.no_grad()
+    def diffraction_to_obj(self, x: Tensor, positions: Tensor | None = None) -> Tensor:
+        """Object patches from amplitudes, in the layout Ptychodus expects.
+
+        Parameters
+        ----------
+        x : float32 Tensor of shape (B, C, N, N)
+            Normalised diffraction amplitudes (mean pattern energy (N/2)²).
+        positions : Tensor of shape (B, C, 1, 2), optional
+            ``[x, y]`` positions relative to each group centre; with C > 1 and object_big the
+            patches are tied through their overlaps, as in training.
+
+        Returns
+        -------
+        complex64 Tensor of shape (B, C, N, N)
+        """
+        device = next(self.module.parameters()).device
+        patches = self.module(x.to(device, torch.float32))
+        if positions is not None:
+            patches = self.module.tie(
+                patches, positions.reshape(*positions.shape[:2], 2).to(device).float()
+            )
+        return patches.to(torch.complex64)
+
+
+def load_bundle(path: str | Path, *, device: str = "cpu") -> LoadedBundle:
+    """Load ``wts.h5.zip`` (a directory holding it, or the file) safely: no unpickling."""
+    contents = read_bundle(path)
+    try:
+        model = ModelConfig.model_validate(contents.settings["model"])
+        training = TrainingConfig.model_validate({**contents.settings["training"], "model": model})
+    except (KeyError, ValueError) as error:
+        raise EngineError(
+            f"{path}: the settings stored in the bundle are not usable ({error})"
+        ) from error
+    probe = torch.from_numpy(np.asarray(contents.probe, dtype=np.complex64))
+    module = Pinn(model, training, probe, contents.scaling["photon_scale"])  # no Lightning
+    state = {
+        key: torch.from_numpy(np.asarray(value))
+        for key, value in contents.weights["diffraction_to_obj"].items()
+    }
+    state["probe"] = probe
+    written_by = contents.manifest.get("package_version", "an unknown version")
+    hint = (
+        f"the bundle was written by version {written_by} of this package, whose network "
+        "may differ; train it again with this version"
+    )
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # a layer of another shape (torch lists every one)
+        first = str(error).strip().splitlines()[-1].strip()
+        raise EngineError(
+            f"{path}: the weights do not fit this network ({first}); {hint}"
+        ) from error
+    if missing or unexpected:
+        raise EngineError(
+            f"{path}: the weights do not fit this network (missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}); {hint}"
+        )
+    module.eval()
+    return LoadedBundle(
+        module, model, training, contents.params, contents.settings, contents.scaling, Path(path)
+    ).to(device)

@@ -20,6 +20,7 @@ _PUBLIC = {
     "ResolvedExecution": "resolve",
     "ResolvedSettings": "resolved",
     "SettingsError": "errors",
+    "SolverConfig": "solver",
     "TrainingConfig": "training",
     "ValueSource": "provenance",
     "create_inference_config": "sources",
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from ptycho_settings.reconstruction import ReconstructionConfig
     from ptycho_settings.resolve import HardwareDescription, ResolvedExecution, resolve_execution
     from ptycho_settings.resolved import ResolvedSettings
+    from ptycho_settings.solver import SolverConfig
     from ptycho_settings.sources import (
         create_inference_config,
         create_reconstruction_config,

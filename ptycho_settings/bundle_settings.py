@@ -10,19 +10,23 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ptycho_settings.data_summary import ZIP_READ_ERRORS
+from ptycho_settings.bundle_format import (
+    BUNDLE_FILENAME,
+    LEGACY_SUFFIXES,
+    SETTINGS,
+    ZIP_READ_ERRORS,
+)
 from ptycho_settings.errors import SettingsError
 
 _LIMIT = 16 * 1024 * 1024  # bytes: settings.json is a few kB
-_PICKLE_SUFFIXES = (".dill", ".pth", ".pt", ".pkl", ".pickle")  # as the engine's bundle reader
 
 
 def read_bundle_settings(path: Path) -> dict[str, Any]:
     """Return the parsed ``settings.json`` of ``path`` (a directory with wts.h5.zip, or the zip)."""
-    archive_path = path / "wts.h5.zip" if path.is_dir() else path
+    archive_path = path / BUNDLE_FILENAME if path.is_dir() else path
     try:
         with zipfile.ZipFile(archive_path) as archive:
-            info = archive.getinfo("settings.json")
+            info = archive.getinfo(SETTINGS)
             if info.file_size > _LIMIT:
                 raise SettingsError(f"{archive_path}: settings.json is implausibly large")
             with archive.open(info) as member:
@@ -48,7 +52,7 @@ def read_bundle_settings(path: Path) -> dict[str, Any]:
 
 
 def _legacy_hint(names: list[str]) -> str:
-    pickles = [name for name in names if name.lower().endswith(_PICKLE_SUFFIXES)]
+    pickles = [name for name in names if name.lower().endswith(LEGACY_SUFFIXES)]
     if not pickles:
         return "; legacy bundles must be converted"
     return (

@@ -9,8 +9,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ptycho_settings import sources
 from ptycho_settings.errors import SettingsError
+from ptycho_settings.fields import SECTION_CLASSES
+from ptycho_settings.files import read_config_file
 from ptycho_settings.flags import add_settings_arguments, typed_flags
+from ptycho_settings.migrate import migrate_upstream
+from ptycho_settings.sources import create_training_config
 
 MODES = ("training", "inference", "reconstruction")
 
@@ -53,8 +58,6 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
 
 
 def _factory(mode: str):
-    from ptycho_settings import sources
-
     return getattr(sources, f"create_{mode}_config")
 
 
@@ -90,8 +93,6 @@ def _legacy(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from ptycho_settings.files import read_config_file
-
     data = read_config_file(args.file)
     modes = [mode for mode in MODES if mode in data] or ["training"]
     for mode in modes:
@@ -107,8 +108,6 @@ def _schema(args: argparse.Namespace) -> int:
 
 def settings_schema(mode: str) -> dict[str, Any]:
     """Return one JSON Schema object covering a settings file of ``mode``."""
-    from ptycho_settings.fields import SECTION_CLASSES
-
     properties = {
         section: SECTION_CLASSES[section].model_json_schema()
         for section in ("model", mode, "execution")
@@ -125,10 +124,6 @@ def settings_schema(mode: str) -> dict[str, Any]:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from ptycho_settings.files import read_config_file
-    from ptycho_settings.migrate import migrate_upstream
-    from ptycho_settings.sources import create_training_config
-
     sections, unmapped = migrate_upstream(read_config_file(args.old))
     create_training_config(overrides=sections, environ={}, check_files=False)  # refuse bad values
     if args.output.exists() and not args.overwrite:

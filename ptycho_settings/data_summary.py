@@ -10,29 +10,14 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 import warnings
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ptycho_settings.bundle_format import ZIP_READ_ERRORS
 from ptycho_settings.errors import SettingsError
 
-# What zipfile and numpy raise for a damaged archive or member: bad headers and CRCs, unknown
-# compression methods, encryption flags, short reads.
-ZIP_READ_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    EOFError,
-    ValueError,
-    OSError,
-    NotImplementedError,
-    RuntimeError,
-    struct.error,
-    zlib.error,
-)
 _NPY_MAGIC = b"\x93NUMPY"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -107,7 +92,7 @@ def open_npz(path: Path, error: type[Exception] = SettingsError) -> Any:
     describe a file that is not an NPZ archive in the same words. Only the zip directory is
     read here; members are read on access.
     """
-    import numpy as np
+    import numpy as np  # numpy only when a data file is read
 
     try:
         with open(path, "rb") as stream:
@@ -142,7 +127,7 @@ def npy_header(archive: Any, key: str, path: Path, error: type[Exception] = Sett
     hostile header could ask for petabytes; a header that claims more bytes than its member
     holds raises ``error`` instead.
     """
-    import numpy as np
+    import numpy as np  # numpy only when a data file is read
 
     name = f"{key}.npy" if f"{key}.npy" in archive.zip.namelist() else key
     info = archive.zip.getinfo(name)
@@ -211,7 +196,7 @@ def _nphotons_from_metadata(metadata: dict[str, Any]) -> tuple[float | None, str
 
 
 def _nphotons_from_counts(archive: Any, path: Path) -> float | None:
-    import numpy as np
+    import numpy as np  # numpy only when a data file is read
 
     key = "diff3d" if "diff3d" in archive.files else "diffraction"
     if key not in archive.files:

@@ -22,6 +22,7 @@ from ptycho_settings.fields import (
     own_fields,
 )
 from ptycho_settings.legacy_keys import TO_LEGACY_KEY
+from ptycho_settings.solver import SolverConfig
 
 NOT_IN_LEGACY = ("execution", "reconstruction")  # upstream had no such dict for either
 
@@ -49,17 +50,32 @@ _TITLES = {
     "reconstruction": "Iterative reconstruction (`[reconstruction]`, class `ReconstructionConfig`)",
     "execution": "Execution (`[execution]`, class `PyTorchExecutionConfig`)",
 }
+_SOLVER_TITLE = (
+    "Iterative solver (class `SolverConfig`; set under `[inference]` for "
+    "`ptycho infer --refine-iterations` or `[reconstruction]` for `ptycho reconstruct`)"
+)
+_SOLVER_FIELDS = frozenset(SolverConfig.model_fields)
 
 
 def render_configuration_markdown() -> str:
     """Return the full text of ``docs/configuration.md``."""
     parts = [_INTRO]
-    for section in ("model", "training", "inference", "reconstruction", "execution"):
-        parts.append(f"\n## {_TITLES[section]}\n")
+    for section in ("model", "training", "inference", "reconstruction", "solver", "execution"):
+        title = _SOLVER_TITLE if section == "solver" else _TITLES[section]
+        parts.append(f"\n## {title}\n")
         parts.append("| field | type | default | environment | flag | legacy key | description |")
         parts.append("|---|---|---|---|---|---|---|")
-        for name, info in own_fields(section).items():
-            parts.append(_row(section, name, info))
+        if section == "solver":
+            # the legacy dict holds them as inference keys (reconstruction has no legacy dict)
+            fields = {name: ("inference", info) for name, info in SolverConfig.model_fields.items()}
+        else:
+            fields = {
+                name: (section, info)
+                for name, info in own_fields(section).items()
+                if name not in _SOLVER_FIELDS
+            }
+        for name, (owner, info) in fields.items():
+            parts.append(_row(owner, name, info))
     parts.append(_aliases())
     return "\n".join(parts) + "\n"
 

@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ptycho_settings.fields import closest_field_names
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
@@ -83,7 +85,5 @@ def _sources_named_in(message: str, provenance: Mapping) -> list[str]:
 
 
 def _suggest(name: str, section: str) -> str:
-    from ptycho_settings.fields import closest_field_names
-
     close = closest_field_names(name)
     return f"did you mean `{close[0]}`?" if close else f"see `ptycho config schema` for {section}"

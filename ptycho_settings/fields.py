@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import typing
 from functools import cache
 from typing import Any, Literal
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from ptycho_settings.bridge import SECTION_KEY_ALIASES
-from ptycho_settings.execution import PyTorchExecutionConfig
+from ptycho_settings.execution_fields import ExecutionFields
 from ptycho_settings.inference import InferenceConfig
 from ptycho_settings.model import ModelConfig
 from ptycho_settings.reconstruction import ReconstructionConfig
@@ -22,7 +23,7 @@ SECTION_CLASSES: dict[str, type[BaseModel]] = {
     "training": TrainingConfig,
     "inference": InferenceConfig,
     "reconstruction": ReconstructionConfig,
-    "execution": PyTorchExecutionConfig,
+    "execution": ExecutionFields,
 }
 # Short environment names beside PTYCHO_<FIELD>.
 ENV_SHORT_NAMES = {"PTYCHO_DEVICE": ("execution", "accelerator")}
@@ -91,8 +92,6 @@ def allows_none(info: FieldInfo) -> bool:
 
 
 def _mentions_none(annotation: Any) -> bool:
-    import typing
-
     if annotation is type(None):
         return True
     return any(_mentions_none(arg) for arg in typing.get_args(annotation))

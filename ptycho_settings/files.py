@@ -8,8 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from ptycho_settings.bridge import SECTION_KEY_ALIASES
 from ptycho_settings.errors import SettingsError
-from ptycho_settings.fields import alias_section, closest_field_names, field_section
+from ptycho_settings.fields import (
+    SECTION_CLASSES,
+    alias_section,
+    closest_field_names,
+    field_section,
+)
 from ptycho_settings.legacy_keys import FROM_LEGACY_KEY, LEGACY_ONLY_KEYS
 
 RUN_SECTIONS = ("training", "inference", "reconstruction")
@@ -55,7 +61,9 @@ def _parse_json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"JSON error at line {error.lineno} column {error.colno}: {error.msg}")
+        raise ValueError(
+            f"JSON error at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
     except RecursionError:
         raise ValueError(_TOO_DEEP) from None
 
@@ -64,7 +72,7 @@ def _parse_toml(text: str) -> Any:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"TOML error: {error}")
+        raise ValueError(f"TOML error: {error}") from None
     except RecursionError:
         raise ValueError(_TOO_DEEP) from None
 
@@ -142,9 +150,6 @@ def _put(
 
 
 def _shared(section: str, key: str) -> bool:
-    from ptycho_settings.bridge import SECTION_KEY_ALIASES
-    from ptycho_settings.fields import SECTION_CLASSES
-
     return key in SECTION_CLASSES[section].model_fields or key in SECTION_KEY_ALIASES[section]
 
 

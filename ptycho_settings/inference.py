@@ -8,12 +8,13 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from ptycho_settings.bridge import normalise_section
-from ptycho_settings.refinement import PhaseRangeFields, RefinementFields
+from ptycho_settings.figures import PhaseRangeFields
 from ptycho_settings.sampling import SamplingFields
+from ptycho_settings.solver import SolverConfig
 from ptycho_settings.training import Backend
 
 
-class InferenceConfig(SamplingFields, RefinementFields, PhaseRangeFields):
+class InferenceConfig(SamplingFields, SolverConfig, PhaseRangeFields):
     """Settings of one reconstruction with a trained model bundle.
 
     Constructing it never touches the filesystem: Ptychodus passes placeholder paths. The

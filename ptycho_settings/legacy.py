@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from ptycho_settings.bridge import deprecated_keys
 from ptycho_settings.errors import SettingsError, format_validation_error
 from ptycho_settings.fields import closest_field_names, own_fields
 from ptycho_settings.inference import InferenceConfig
@@ -75,8 +76,6 @@ def from_legacy_params(
     model_fields, run_fields = own_fields("model"), own_fields(kind)
     model_values: dict[str, Any] = {}
     run_values: dict[str, Any] = {}
-    from ptycho_settings.bridge import deprecated_keys
-
     model_aliases, run_aliases = deprecated_keys("model"), deprecated_keys(kind)
     for key, value in params.items():
         name = FROM_LEGACY_KEY.get(key, key)

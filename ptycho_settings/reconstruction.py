@@ -8,11 +8,12 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from ptycho_settings.bridge import normalise_section
+from ptycho_settings.figures import PhaseRangeFields
 from ptycho_settings.model import ModelConfig
-from ptycho_settings.refinement import PhaseRangeFields, RefinementFields
+from ptycho_settings.solver import SolverConfig
 
 
-class ReconstructionConfig(RefinementFields, PhaseRangeFields):
+class ReconstructionConfig(SolverConfig, PhaseRangeFields):
     """Settings of one ``ptycho reconstruct`` run: data, start, iterations and step sizes.
 
     Of the model settings only those of the physics apply: ``N`` (inferred from the probe),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ptycho_settings.execution import PyTorchExecutionConfig
 from ptycho_settings.inference import InferenceConfig
+from ptycho_settings.legacy import to_legacy_params
 from ptycho_settings.reconstruction import ReconstructionConfig
 from ptycho_settings.training import TrainingConfig
 
@@ -69,8 +70,6 @@ class ResolvedSettings:
 
     def legacy_params(self) -> dict[str, Any]:
         """Return the flat legacy params dict of the canonical config (no execution keys)."""
-        from ptycho_settings.legacy import to_legacy_params
-
         return to_legacy_params(self.config)
 
 

@@ -16,6 +16,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from ptycho_settings.bridge import SECTION_KEY_ALIASES, normalise_section
+from ptycho_settings.bundle_format import BUNDLE_FILENAME
+from ptycho_settings.bundle_settings import read_bundle_settings
 from ptycho_settings.data_summary import DataSummary, summarise_data_file
 from ptycho_settings.environment import CONFIG_FILE_VARIABLE, read_environment
 from ptycho_settings.errors import SettingsError, format_validation_error
@@ -231,7 +233,7 @@ def _check_paths(mode: Mode, values: dict, provenance: dict) -> None:
         return
     path = Path(path)
     if field == "model_path" and path.is_dir():
-        exists, what = (path / "wts.h5.zip").is_file(), "no wts.h5.zip in that directory"
+        exists, what = (path / BUNDLE_FILENAME).is_file(), f"no {BUNDLE_FILENAME} in that directory"
     else:
         exists, what = path.is_file(), _not_a_file(path)
     if not exists:
@@ -245,8 +247,6 @@ def _not_a_file(path: Path) -> str:
 
 def _model_from_bundle(values: dict, provenance: dict) -> None:
     """Inference uses the model the bundle was trained with; a contradicting value is an error."""
-    from ptycho_settings.bundle_settings import read_bundle_settings
-
     path = values["inference"].get("model_path")
     if path is None:
         return

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ptycho_settings._base import is_power_of_two
 from ptycho_settings.bridge import normalise_section
+from ptycho_settings.bundle_format import NO_TENSORFLOW
 from ptycho_settings.sampling import SamplingFields
 
-Backend = Literal["pytorch", "tensorflow"]
+
+def _refuse_tensorflow(value: str) -> str:
+    # upstream's spelling stays a known value (its files name it), refused with the reason
+    if value == "tensorflow":
+        raise ValueError(f"backend='tensorflow': {NO_TENSORFLOW}; use backend=pytorch")
+    return value
+
+
+Backend = Annotated[Literal["pytorch", "tensorflow"], AfterValidator(_refuse_tensorflow)]
 OptimizerName = Literal["adam", "adamw", "sgd"]
 SchedulerName = Literal["none", "exponential", "warmup-cosine", "plateau"]
 

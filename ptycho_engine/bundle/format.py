@@ -16,7 +16,8 @@ A bundle is a zip archive with exactly four members (see DESIGN §4):
 
 The writer (:mod:`ptycho_engine.bundle.write`) and the reader (:mod:`ptycho_engine.bundle.read`)
 both take every name and limit from here, so a bundle the writer accepts is one the reader
-accepts.
+accepts; the names the settings need too (file, members, version, pickle suffixes) come from
+:mod:`ptycho_settings.bundle_format`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,21 @@ import os
 from pathlib import Path
 
 from ptycho_engine.errors import EngineError
+from ptycho_settings.bundle_format import (  # noqa: F401 - the names of the format, re-exported
+    BACKEND,
+    BUNDLE_FILENAME,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    HASHED_MEMBERS,
+    LEGACY_SUFFIXES,
+    MANIFEST,
+    MEMBERS,
+    MODEL,
+    NO_TENSORFLOW,
+    PARAMS,
+    SETTINGS,
+    ZIP_READ_ERRORS,
+)
 
 
 class BundleError(EngineError):
@@ -34,21 +50,8 @@ class BundleError(EngineError):
     """
 
 
-FORMAT_NAME = "ptychopinn-bundle"
-FORMAT_VERSION = 1
-BACKEND = "pytorch"
 PACKAGE_DISTRIBUTION = "ptychopinn-lightning"
 LEGACY_PARAMS_VERSION = "3.0-pytorch"
-
-BUNDLE_FILENAME = "wts.h5.zip"
-
-MANIFEST = "manifest.json"
-PARAMS = "params.json"
-SETTINGS = "settings.json"
-MODEL = "model.h5"
-MEMBERS = (MANIFEST, PARAMS, SETTINGS, MODEL)
-# The manifest cannot hold its own digest; every other member is hashed.
-HASHED_MEMBERS = (PARAMS, SETTINGS, MODEL)
 
 # Groups and datasets inside model.h5.
 WEIGHTS_GROUP = "weights"
@@ -73,9 +76,6 @@ MAX_ARCHIVE_BYTES = sum(MAX_MEMBER_BYTES.values()) + _MIB
 # Small members (a JSON file of repeated keys) may legitimately compress very well.
 MAX_COMPRESSION_RATIO = 1000
 RATIO_CHECK_MIN_BYTES = _MIB
-
-# Members of bundles written by the upstream PtychoPINN, which hold pickles.
-LEGACY_SUFFIXES = (".dill", ".pth", ".pt", ".pkl", ".pickle")
 
 
 def resolve_bundle_path(path: str | os.PathLike) -> Path:

@@ -15,9 +15,7 @@ import io
 import json
 import math
 import os
-import struct
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +26,6 @@ from ptycho_engine.bundle import format as fmt
 from ptycho_engine.bundle.format import BundleError
 
 _NUMERIC_KINDS = frozenset("biufc")
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    EOFError,
-    ValueError,
-    NotImplementedError,
-    struct.error,
-    zlib.error,
-    OSError,
-)
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,7 +141,7 @@ def _open_archive(source: Path) -> zipfile.ZipFile:
         return zipfile.ZipFile(source)
     except OSError as error:
         raise BundleError(f"cannot be read: {error.strerror or error}") from None
-    except _ZIP_ERRORS as error:
+    except fmt.ZIP_READ_ERRORS as error:
         raise BundleError(
             f"not a valid zip archive (not a zip file, truncated or corrupt): {error}"
         ) from None
@@ -224,7 +212,7 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         with archive.open(info) as stream:
             data = stream.read(limit + 1)
-    except _ZIP_ERRORS as error:
+    except fmt.ZIP_READ_ERRORS as error:
         raise BundleError(f"{info.filename} is corrupt: {error}") from None
     if len(data) > limit:
         raise BundleError(f"{info.filename} is larger than the {limit}-byte limit")
@@ -258,7 +246,7 @@ def _checked_manifest(manifest: dict) -> dict:
     backend = manifest.get("backend")
     if backend != fmt.BACKEND:
         reason = (
-            "this distribution has no TensorFlow engine"
+            fmt.NO_TENSORFLOW
             if backend == "tensorflow"
             else f"this distribution reads only {fmt.BACKEND} bundles"
         )

@@ -19,6 +19,7 @@ from ptycho_engine.data.grouping import (
     subsample_positions,
 )
 from ptycho_engine.data.npz import DiffractionData, check_enough_positions
+from ptycho_engine.errors import DataError
 from ptycho_engine.physics.scaling import input_normalisation
 from ptycho_engine.physics.shift import extract_patches
 
@@ -123,8 +124,6 @@ def group_scan(
 
 
 def _truth_patches(data: DiffractionData, indices: np.ndarray) -> Tensor:
-    from ptycho_engine.errors import DataError
-
     if data.object is None:
         raise DataError(
             f"{data.source}: the real-space loss and supervised training need the ground truth "

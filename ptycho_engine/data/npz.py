@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ptycho_engine.atomic import atomic_output
 from ptycho_engine.data import _checks as checks
 from ptycho_engine.errors import DataError
 from ptycho_settings.data_summary import ZIP_READ_ERRORS, npy_header, open_npz
@@ -276,8 +277,6 @@ def save_diffraction(
 
 
 def _write_atomically(path: Path, arrays: dict[str, np.ndarray], *, overwrite: bool) -> None:
-    from ptycho_engine.atomic import atomic_output
-
     with atomic_output(path, overwrite=overwrite) as temporary, open(temporary, "wb") as stream:
         np.savez(stream, **arrays)  # a stream: np.savez would append ".npz" to a path
 

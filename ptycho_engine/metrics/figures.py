@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ptycho_engine.atomic import atomic_output
 from ptycho_engine.metrics.frc import ONE_SEVENTH
 from ptycho_engine.metrics.scores import EvaluationResult, compared_phases
 
@@ -65,6 +66,7 @@ class Panel:
 
 
 def _new_figure(figsize: tuple[float, float], dpi: float):
+    # matplotlib only when a figure is drawn
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -75,8 +77,6 @@ def _new_figure(figsize: tuple[float, float], dpi: float):
 
 def _save(figure, path: str | os.PathLike) -> None:
     """Write ``figure`` as a PNG at ``path`` atomically (``ptycho_engine.atomic``)."""
-    from ptycho_engine.atomic import atomic_output
-
     with atomic_output(path, overwrite=True) as temporary:
         figure.savefig(temporary, format="png", dpi=figure.dpi)
 

@@ -359,7 +359,7 @@ class CnnGenerator(nn.Module):
         """Return complex patches ``A·exp(iφ)`` of shape (B, C_out, N, N).
 
         ``estimate`` (B, C, N, N) complex: each pattern's estimate when already computed
-        (training caches it, see ``ptycho_engine.batches``); ignored without a probe.
+        (training caches it, see ``ptycho_engine.training.batches``); ignored without a probe.
         """
         x, skip = diffraction, None
         if self.estimate is None:

@@ -23,7 +23,7 @@ weights; non-persistent buffers, so bundles keep storing the probe once; with a 
 probe the model also stores the initial one, see ``ptycho_engine.pinn``). It is homogeneous of
 degree one in the amplitudes, ``E(s·X) = s·E(X)``: the steps run without autograd and only
 this scale carries a gradient (to the learned log-scale that multiplies the input). Training
-therefore computes it once per pattern and scales it (``ptycho_engine.batches``).
+therefore computes it once per pattern and scales it (``ptycho_engine.training.batches``).
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class PatternEstimate(nn.Module):
         self.register_buffer("step", mode.conj() / power.max(), persistent=False)
 
     def forward(self, amplitude: Tensor) -> Tensor:
+        """Return the complex estimates (B, C, N, N) of amplitudes (B, C, N, N)."""
         with torch.autocast(device_type=amplitude.device.type, enabled=False):
             amplitude = amplitude.float()
             with torch.no_grad():

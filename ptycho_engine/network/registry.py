@@ -26,7 +26,7 @@ def build_generator(model: ModelConfig, probe: Tensor | None = None) -> nn.Modul
     ``(model, probe=None)``. It is called as ``generator(amplitudes)``; a generator with an
     ``estimate`` module (a fixed per-pattern function of the amplitudes) is, in training, also
     given its output cached per pattern: ``generator(amplitudes, estimate)``
-    (``ptycho_engine.batches``).
+    (``ptycho_engine.training.batches``).
     """
     return GENERATORS[model.architecture](model, probe=probe)
 

@@ -7,10 +7,11 @@ stored probe. Layout and mode sum: see ``ptycho_engine.conventions``.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["normalise_probe", "probe_weight", "soft_disk_mask"]
+__all__ = ["normalise_probe", "prepare_probe", "probe_weight", "soft_disk_mask"]
 
 
 def soft_disk_mask(
@@ -99,8 +100,40 @@ def probe_weight(probe: Tensor) -> Tensor:
     """Return ``sum_p |probe_p|**2`` normalised to a maximum of 1, shape (N, N).
 
     How much each pixel of a patch is lit, hence how strongly its data determine it: the weight
-    of a patch where patches are stitched (``ptycho_engine.stitch``) or merged
+    of a patch where patches are stitched (``ptycho_engine.physics.canvas``) or merged
     (``ptycho_engine.physics.forward.merge_weight``).
     """
     intensity = (probe.abs() ** 2).sum(dim=0) if probe.ndim == 3 else probe.abs() ** 2
     return (intensity / intensity.max()).float()
+
+
+def prepare_probe(
+    probe: np.ndarray, *, n: int, probe_scale: float, probe_mask: bool
+) -> tuple[Tensor, float]:
+    """Normalise (and mask) a data file's probe once; the same tensor serves training,
+    inference and the iterative solver.
+
+    Parameters
+    ----------
+    probe : complex array of shape (N, N) or (P, N, N)
+        ``probeGuess`` as stored.
+    n : int
+        Patch size N (``ModelConfig.N``).
+    probe_scale : float
+        ``ModelConfig.probe_scale`` (see :func:`normalise_probe`).
+    probe_mask : bool
+        Multiply by :func:`soft_disk_mask` (``ModelConfig.probe_mask``).
+
+    Returns
+    -------
+    probe : complex64 Tensor
+        The normalised (and masked) probe.
+    q : float
+        The normalisation factor applied (stored in bundles as ``probe_normalisation``).
+    """
+    tensor = torch.from_numpy(np.asarray(probe, dtype=np.complex64))
+    mask = soft_disk_mask(n) if probe_mask else None
+    normalised, q = normalise_probe(tensor, probe_scale=probe_scale, mask=mask)
+    if mask is not None:
+        normalised = normalised * mask
+    return normalised.to(torch.complex64), float(q)

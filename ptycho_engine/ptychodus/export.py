@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ptycho_engine.atomic import OutputExistsError
+from ptycho_engine.bundle import read_bundle
 from ptycho_engine.data.npz import DiffractionData
 from ptycho_engine.errors import DataError
 from ptycho_engine.ptychodus.product import Product, write_product
@@ -42,8 +44,6 @@ HC_EV_M = 6.62607015e-34 * 299792458 / 1.602176634e-19
 
 def check_product_path(path: str | os.PathLike, *, overwrite: bool) -> None:
     """Refuse, before any work, an existing product path (unless ``overwrite``) or a directory."""
-    from ptycho_engine.atomic import OutputExistsError
-
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path}: is a directory, expected a product file name (.h5)")
@@ -65,11 +65,11 @@ def write_reconstruction_product(
     ----------
     path : str or PathLike
         The ``.h5`` file to write.
-    reconstruction : ptycho_engine.infer.Reconstruction
+    reconstruction : ptycho_engine.inference.predict.Reconstruction
         The stitched object and its origin.
     data : DiffractionData
         The scan it reconstructs: positions, probe and ``_metadata``.
-    bundle : ptycho_engine.infer.LoadedBundle, optional
+    bundle : ptycho_engine.inference.predict.LoadedBundle, optional
         The model; gives the training loss history (``loss_values``) and, when the probe was
         trained, the probe.
     overwrite : bool
@@ -203,7 +203,5 @@ def _loss_history(bundle) -> np.ndarray:
     """The per-epoch training loss stored in the bundle; empty when there is none."""
     if bundle is None or not bundle.path:
         return np.zeros(0)
-    from ptycho_engine.bundle import read_bundle
-
     extras = read_bundle(bundle.path).extras
     return np.asarray(extras.get("train_loss", np.zeros(0)), np.float64).reshape(-1)

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ptycho_engine.atomic import atomic_output
 from ptycho_engine.errors import DataError
 
 # Root attributes.
@@ -185,9 +186,7 @@ def write_product(path: str | os.PathLike, product: Product, *, overwrite: bool 
     DataError
         When ``path`` is a directory or cannot be written.
     """
-    import h5py
-
-    from ptycho_engine.atomic import atomic_output
+    import h5py  # h5py only when a product file is written
 
     path = Path(path)
     if path.is_dir():

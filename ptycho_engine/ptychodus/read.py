@@ -46,7 +46,7 @@ def read_product(path: str | os.PathLike) -> Product:
         dataset missing, a wrong dtype, rank or length, a non-finite value, a pixel size that is
         not positive, a link that leaves the file.
     """
-    import h5py
+    import h5py  # h5py only when a product file is read
 
     path = Path(path)
     if not path.exists():
@@ -157,7 +157,7 @@ def _optional(h5, name: str):
 
 
 def _dataset(h5, name: str):
-    import h5py
+    import h5py  # h5py only when a product file is read
 
     link = h5.get(name, getlink=True)
     if link is None:

@@ -74,7 +74,7 @@ def bundle_members() -> dict[str, bytes]:
     import torch
 
     from ptycho_engine.bundle import write_bundle
-    from ptycho_engine.module import PinnModule
+    from ptycho_engine.training.lightning_module import PinnModule
     from ptycho_settings import ModelConfig, TrainingConfig
 
     model = ModelConfig(N=N)

@@ -133,7 +133,7 @@ def test_machine_problems_are_one_line_too(problem, monkeypatch, capsys):
     def refuse(args):
         raise problem
 
-    monkeypatch.setattr("ptycho_engine.cli_data.run_check", refuse)
+    monkeypatch.setattr("ptycho_engine.cli.data.run_check", refuse)
     status, err = run_cli(["data", "check", "any.npz"], capsys)
     assert status == 2 and err.count("\n") == 1 and err.startswith("error: "), err
     assert "/data/out: Permission denied" in err or "out of memory" in err

@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 import torch
 
-import ptycho_engine.train as training
+import ptycho_engine.training.workflow as training
 from ptycho_engine.data.npz import load_diffraction
-from ptycho_engine.infer import load_bundle, reconstruct
+from ptycho_engine.inference import reconstruct
 from ptycho_engine.metrics import evaluate_reconstruction
+from ptycho_engine.physics.probe import prepare_probe
+from ptycho_engine.pinn import load_bundle
 from ptycho_settings import ModelConfig, PyTorchExecutionConfig, TrainingConfig
+from tests.engine.probes import probe_settings
 from tests.engine.simdata import simulated_files
 
 EXECUTION = PyTorchExecutionConfig.from_values(
@@ -115,7 +118,7 @@ def test_a_trained_probe_reloads_with_the_estimates_the_network_learned_on(tmp_p
     )
     result = training.train(config, EXECUTION)
     data = load_diffraction(train_file)
-    initial, _ = training.prepare_probe(data.probe, config)
+    initial, _ = prepare_probe(data.probe, **probe_settings(config.model))
     bundle = load_bundle(result.bundle_path)
     assert not torch.equal(bundle.module.probe.detach(), initial)  # the probe was trained
     x = torch.from_numpy(data.diffraction[:4]).reshape(4, 1, 64, 64) * 0.03

@@ -162,8 +162,8 @@ def test_migrate_refuses_a_non_square_grid_and_writes_nothing(capsys, tmp_path):
 @pytest.mark.parametrize("command", [["config", "show"], ["config", "schema"]])
 def test_config_commands_never_import_torch(command):
     code = (
-        "import sys; from ptycho_engine.cli import main; main(%r); "
-        "assert 'torch' not in sys.modules and 'lightning' not in sys.modules" % command
+        f"import sys; from ptycho_engine.cli import main; main({command!r}); "
+        "assert 'torch' not in sys.modules and 'lightning' not in sys.modules"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -49,7 +49,7 @@ def test_every_lightning_strategy_name_is_accepted_and_no_other():
 
     from lightning.pytorch.strategies import StrategyRegistry
 
-    from ptycho_settings.execution import Strategy
+    from ptycho_settings.execution_fields import Strategy
 
     ours = set(get_args(Strategy)) - {"auto"}
     theirs = set(StrategyRegistry.available_strategies())
@@ -63,7 +63,7 @@ def test_precision_values_are_lightning_values():
 
     from lightning.fabric.connector import _PRECISION_INPUT_STR
 
-    from ptycho_settings.execution import Precision
+    from ptycho_settings.execution_fields import Precision
 
     assert set(get_args(Precision)) <= set(get_args(_PRECISION_INPUT_STR))
 

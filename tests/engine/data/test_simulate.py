@@ -113,7 +113,7 @@ def test_files_load_without_pickle_and_match(tmp_path):
     summary = simulate_to_files(out, test_fraction=0.25, seed=2, **WIDE)
     assert summary["files"] == [str(out), str(held_out_path(out))]
     assert held_out_path(out).name == "sim_test.npz"
-    for path, frames in zip(summary["files"], summary["frames"]):
+    for path, frames in zip(summary["files"], summary["frames"], strict=True):
         with np.load(path, allow_pickle=False) as loaded:
             assert loaded["_metadata"].dtype.kind == "U" and loaded["_metadata"].ndim == 0
             assert json.loads(str(loaded["_metadata"]))["nphotons"] == 1e4

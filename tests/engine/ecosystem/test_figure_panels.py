@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ptycho_engine.loss_curve import loss_curve_figure, loss_curve_series, save_loss_curve
 from ptycho_engine.metrics import figures
 from ptycho_engine.metrics.scores import evaluate_reconstruction
+from ptycho_engine.training.loss_curve import loss_curve_figure, loss_curve_series, save_loss_curve
 from tests.engine.metrics import POSITIONS, REGION, TRUTH, N
 
 # The reconstruction of a perfect solver up to its ambiguities: a global amplitude scale and

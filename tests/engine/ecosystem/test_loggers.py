@@ -18,7 +18,7 @@ EPOCHS = 2
 
 
 def train_with(output_dir: Path, **execution):
-    from ptycho_engine.train import train
+    from ptycho_engine.training import train
 
     train_file, _ = simulated_files()
     resolved = create_training_config(
@@ -83,7 +83,7 @@ def test_a_store_mlflow_refuses_is_one_clear_error(tmp_path, monkeypatch):
     if int(mlflow.__version__.split(".")[0]) < 3:
         pytest.skip("MLflow before 3 accepts its file store")
     from ptycho_engine.errors import EngineError
-    from ptycho_engine.trainer import build_logger
+    from ptycho_engine.training.trainer import build_logger
     from ptycho_settings import PyTorchExecutionConfig
 
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)

@@ -37,17 +37,18 @@ def untrained_bundle(
 ) -> Path:
     """Write a bundle of a freshly initialised (untrained) network, as training would."""
     from ptycho_engine.bundle import write_bundle
-    from ptycho_engine.module import PinnModule
+    from ptycho_engine.physics.probe import prepare_probe
     from ptycho_engine.physics.scaling import photon_scale
-    from ptycho_engine.train import prepare_probe
+    from ptycho_engine.training.lightning_module import PinnModule
     from ptycho_settings import ModelConfig, TrainingConfig, to_legacy_params
+    from tests.engine.probes import probe_settings
 
     torch.manual_seed(0)
     model = ModelConfig(N=N, gridsize=gridsize, n_filters_scale=1)
     training = TrainingConfig(
         model=model, neighbor_count=4, nphotons=1e5, probe_trainable=probe_trainable
     )
-    probe, q = prepare_probe(data.probe, training)
+    probe, q = prepare_probe(data.probe, **probe_settings(training.model))
     module = PinnModule(model, training, probe, photon_scale(training.nphotons, N))
     weights = {key: value for key, value in module.state_dict().items() if key != "probe"}
     scaling = {

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from ptycho_engine.data.dataset import group_scan
-from ptycho_engine.infer import load_bundle, reconstruct
+from ptycho_engine.inference import reconstruct
+from ptycho_engine.physics.canvas import Stitcher, canvas_frame
 from ptycho_engine.physics.probe import probe_weight
-from ptycho_engine.stitch import Stitcher, canvas_frame
+from ptycho_engine.pinn import load_bundle
 from ptycho_settings import PyTorchExecutionConfig
 from tests.engine.ptychodus import N, small_scan, untrained_bundle
 

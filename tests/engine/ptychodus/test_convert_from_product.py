@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from ptycho_engine.cli import main
-from ptycho_engine.data.convert import convert_file
 from ptycho_engine.data.npz import load_diffraction, validate_arrays
 from ptycho_engine.errors import DataError
 from ptycho_engine.ptychodus import product_from_reconstruction, read_product, write_product
+from ptycho_engine.ptychodus.convert import convert_with_product
 from tests.engine.ptychodus.test_product import make_product
 
 M, SIDE = 5, 8  # make_product: 5 positions, an 8 x 8 probe of 2 modes
@@ -37,7 +37,9 @@ def product(tmp_path):
 
 
 def test_probe_and_positions_are_taken_from_the_product(scan, product, tmp_path):
-    report = convert_file(scan, tmp_path / "out.npz", probe_from=product, positions_from=product)
+    report = convert_with_product(
+        scan, tmp_path / "out.npz", probe_from=product, positions_from=product
+    )
     data, source = load_diffraction(tmp_path / "out.npz"), read_product(product)
     np.testing.assert_array_equal(data.probe, source.probe_modes)
     np.testing.assert_allclose(data.positions_xy, source.positions_px())
@@ -48,7 +50,7 @@ def test_probe_and_positions_are_taken_from_the_product(scan, product, tmp_path)
 
 
 def test_probe_alone_keeps_the_positions(scan, product, tmp_path):
-    convert_file(scan, tmp_path / "out.npz", probe_from=product)
+    convert_with_product(scan, tmp_path / "out.npz", probe_from=product)
     data = load_diffraction(tmp_path / "out.npz")
     assert data.n_modes == 2
     np.testing.assert_array_equal(data.xcoords, np.arange(M))
@@ -90,7 +92,7 @@ def test_a_probe_of_another_size_is_refused(scan, tmp_path):
     probe = np.ones((1, 16, 16), np.complex64)
     product = write_product(tmp_path / "p.h5", make_product(probe=probe))
     with pytest.raises(DataError, match="the probe is 16x16 but the patterns of .* are 8x8"):
-        convert_file(scan, tmp_path / "out.npz", probe_from=product)
+        convert_with_product(scan, tmp_path / "out.npz", probe_from=product)
 
 
 def test_a_malformed_product_is_one_line_and_nothing_is_written(scan, tmp_path, capsys):
@@ -127,7 +129,7 @@ def test_metres_and_pixels_round_trip_through_a_product_and_convert(tmp_path):
         ycoords=data.ycoords,
         probeGuess=data.probe[0],
     )
-    convert_file(tmp_path / "scan.npz", tmp_path / "out.npz", positions_from=first)
+    convert_with_product(tmp_path / "scan.npz", tmp_path / "out.npz", positions_from=first)
     converted = load_diffraction(tmp_path / "out.npz")
     np.testing.assert_allclose(converted.positions_xy, xy - origin, atol=1e-9)
     assert converted.metadata["pixel_width_m"] == 5e-8

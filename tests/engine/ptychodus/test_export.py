@@ -29,7 +29,8 @@ BEAM = {
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A scan with beam metadata, an untrained bundle, and its reconstruction."""
-    from ptycho_engine.infer import load_bundle, reconstruct
+    from ptycho_engine.inference import reconstruct
+    from ptycho_engine.pinn import load_bundle
     from ptycho_settings import PyTorchExecutionConfig
 
     folder = tmp_path_factory.mktemp("export")
@@ -108,7 +109,7 @@ def test_unusable_metadata_is_refused(value):
 
 
 def test_a_trained_probe_is_written_on_the_data_scale(run, tmp_path):
-    from ptycho_engine.infer import load_bundle
+    from ptycho_engine.pinn import load_bundle
 
     folder, data, _, reconstruction = run
     bundle = load_bundle(untrained_bundle(tmp_path / "model", data, probe_trainable=True))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import lightning as L
 
-import ptycho_engine.train as train_module
+import ptycho_engine.training.workflow as train_module
 from ptycho_engine.cli import main
 
 

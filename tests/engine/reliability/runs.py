@@ -76,7 +76,7 @@ def _default_sigint() -> None:
 
 
 def clean_environment(**variables: str) -> dict[str, str]:
-    """This process's environment without ``PTYCHO_*`` variables, plus ``variables``."""
+    """The environment of this process without ``PTYCHO_*`` variables, plus ``variables``."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PTYCHO_")}
     path = [str(REPO), environment.get("PYTHONPATH", "")]
     return {**environment, "PYTHONPATH": os.pathsep.join(filter(None, path)), **variables}

@@ -23,7 +23,7 @@ from tests.engine.reliability.runs import (
 TRAIN_WITH_NORM = Path(__file__).with_name("train_with_norm.py")
 
 # Two processes with batch 4 and one with batch 8 train on the same groups at every step
-# (ptycho_engine.sampling); only the order of float32 sums differs (gloo's all-reduce of the
+# (ptycho_engine.training.sampling); only the order of float32 sums differs (gloo's all-reduce of the
 # gradients, one thread per process). The runs use SGD: Adam divides each step by the
 # gradient's running size, so a weight whose gradient is near zero takes a step of about the
 # learning rate in a direction set by rounding (with Adam, ‖Δw‖/‖w‖ was 3.7e-7 for one

@@ -8,9 +8,9 @@ import lightning as L
 import pytest
 import torch
 
-import ptycho_engine.train as train_module
-from ptycho_engine.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
+import ptycho_engine.training.workflow as train_module
 from ptycho_engine.cli import main
+from ptycho_engine.training.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
 from tests.engine.reliability.runs import checkpoint_epoch, train_arguments
 
 

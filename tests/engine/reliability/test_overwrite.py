@@ -1,7 +1,7 @@
 """Earlier results are replaced only with ``--overwrite``; a refusal is one line and exit status 2.
 
 ``ptycho simulate`` and ``ptycho data convert`` refusals are tested beside their modules
-(tests/engine/test_cli_simulate.py, tests/engine/data/test_convert.py, test_cli_data.py).
+(tests/engine/cli/test_simulate.py, tests/engine/data/test_convert.py, tests/engine/cli/test_data.py).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def test_infer_refuses_then_replaces_a_reconstruction_with_overwrite(trained, tm
     assert main([*command, "--overwrite"]) == 0
     second = _snapshot(out)
     assert second.keys() == first.keys()
-    for name, (data, inode) in second.items():
+    for name, (_data, inode) in second.items():
         assert inode != first[name][1], f"{name} was not replaced"  # a new file, renamed in
     assert second["reconstruction.npz"][0] == first["reconstruction.npz"][0]  # deterministic
     assert stray_files(out) == []

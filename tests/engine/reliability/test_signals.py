@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from ptycho_engine.interrupt import TrainingInterrupted, stop_on_signals
+from ptycho_engine.training.interrupt import TrainingInterrupted, stop_on_signals
 from tests.engine.reliability.runs import (
     checkpoint_epoch,
     start_training,
