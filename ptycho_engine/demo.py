@@ -49,26 +49,45 @@ class DemoResult:
     files: dict[str, Path]
 
 
-def demo_training_config(train_file: Path, output_dir: Path) -> TrainingConfig:
-    """Return the demo's training settings: gridsize 2 (neighbouring patches tied through their
-    overlap), a narrow network and 256 steps, so that it learns within a minute on two CPU
-    cores (about 35 s, amplitude / phase SSIM 0.869 / 0.925 on 2026-11-30).
+def demo_settings(output_dir: Path) -> dict:
+    """Return the demo's training settings by section: gridsize 2 (neighbouring patches tied
+    through their overlap), a narrow network and 256 steps, so that it learns within a minute
+    on two CPU cores (about 35 s, amplitude / phase SSIM 0.869 / 0.925 on 2026-11-30).
+
+    ``ptycho demo`` resolves them as defaults below the environment, so ``PTYCHO_NEPOCHS`` (a
+    container's variables) shortens the demo like any other run.
     """
-    return TrainingConfig(
-        model=ModelConfig(N=64, gridsize=2, n_filters_scale=1),
-        train_data_file=train_file,
-        output_dir=output_dir,
-        nphotons=DEMO_SIMULATION["nphotons"],
-        nepochs=DEMO_EPOCHS,
-        batch_size=16,
-        n_groups=DEMO_GROUPS,
-    )
+    return {
+        "model": {"N": 64, "gridsize": 2, "n_filters_scale": 1},
+        "training": {
+            "train_data_file": output_dir / "simulated.npz",
+            "output_dir": output_dir / "model",
+            "nphotons": DEMO_SIMULATION["nphotons"],
+            "nepochs": DEMO_EPOCHS,
+            "batch_size": 16,
+            "n_groups": DEMO_GROUPS,
+        },
+    }
+
+
+def demo_training_config(output_dir: Path) -> TrainingConfig:
+    """The demo's training settings alone (:func:`demo_settings`, no other source)."""
+    settings = demo_settings(output_dir)
+    return TrainingConfig(model=ModelConfig(**settings["model"]), **settings["training"])
 
 
 def run_demo(
-    output_dir: Path, *, overwrite: bool = False, execution: PyTorchExecutionConfig | None = None
+    output_dir: Path,
+    *,
+    overwrite: bool = False,
+    execution: PyTorchExecutionConfig | None = None,
+    training: TrainingConfig | None = None,
 ) -> DemoResult:
-    """Run the whole demo under ``output_dir`` and return its result."""
+    """Run the whole demo under ``output_dir`` and return its result.
+
+    ``training`` defaults to :func:`demo_training_config`; its data file and output folder
+    must be the demo's own (``output_dir/simulated.npz``, ``output_dir/model``).
+    """
     reconstruction_dir = output_dir / "reconstruction"
     check_output_dir(reconstruction_dir, overwrite=overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +98,12 @@ def run_demo(
     timings["simulate_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    config = demo_training_config(data_file, output_dir / "model")
+    config = training or demo_training_config(output_dir)
+    if Path(config.train_data_file) != data_file or Path(config.output_dir) != output_dir / "model":
+        raise EngineError(
+            "the demo trains on its own simulated.npz into its own model folder; leave "
+            "train_data_file and output_dir unset and choose the folder with --output-dir"
+        )
     execution = execution or PyTorchExecutionConfig.from_values({})  # defaults, not PTYCHO_*
     trained = train(config, execution, overwrite=overwrite)
     timings["train_s"] = time.perf_counter() - tick

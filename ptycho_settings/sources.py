@@ -53,6 +53,7 @@ def create_training_config(
     flags: Mapping[str, tuple[Any, str]] | None = None,
     environ: Mapping[str, str] | None = None,
     check_files: bool = True,
+    defaults: Mapping[str, Any] | None = None,
 ) -> ResolvedSettings:
     """Resolve training settings from every source.
 
@@ -69,6 +70,9 @@ def create_training_config(
         The environment to read ``PTYCHO_*`` from; ``os.environ`` by default.
     check_files : bool
         Check that the data file exists and infer N and nphotons from it.
+    defaults : mapping, optional
+        A workflow's own defaults (``ptycho demo``'s), flat or by section: below every other
+        source, so the environment, a file and flags still change them; recorded as defaults.
 
     Returns
     -------
@@ -80,7 +84,7 @@ def create_training_config(
     SettingsError
         One line per problem, naming the field, value, allowed values and source.
     """
-    return _create("training", config_file, overrides, flags, environ, check_files)
+    return _create("training", config_file, overrides, flags, environ, check_files, defaults)
 
 
 def create_inference_config(
@@ -116,8 +120,11 @@ def _create(
     flags: Mapping[str, tuple[Any, str]] | None,
     environ: Mapping[str, str] | None,
     check_files: bool,
+    defaults: Mapping[str, Any] | None = None,
 ) -> ResolvedSettings:
     layers: list[tuple[SourceKind, Layer]] = []
+    if defaults:
+        layers.append(("default", _split_overrides(mode, defaults)))
     environ = os.environ if environ is None else environ
     if config_file is None and environ.get(CONFIG_FILE_VARIABLE):
         config_file = environ[CONFIG_FILE_VARIABLE]  # a container's mounted settings file

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from ptycho_engine.cli.console import add_console_flags, configure_console, require_engine
-from ptycho_settings import PyTorchExecutionConfig
+from ptycho_settings.errors import SettingsError
+from ptycho_settings.sources import create_training_config
 
 
 def register(subparsers) -> None:
@@ -30,17 +31,27 @@ def run(args: argparse.Namespace) -> int:
     require_engine()
     # the engine (torch, Lightning) only once it is known to be installed; Lightning sets its
     # own log level on import, so the console is configured after
-    from ptycho_engine.demo import run_demo, summary_table
+    from ptycho_engine.demo import demo_settings, run_demo, summary_table
     from ptycho_engine.training.interrupt import TrainingInterrupted, stop_on_signals
 
     configure_console(args)
-    execution = PyTorchExecutionConfig()  # the CLI reads PTYCHO_* for the engine
+    # the demo's settings are defaults: PTYCHO_* variables and PTYCHO_CONFIG_FILE change them
+    resolved = create_training_config(defaults=demo_settings(args.output_dir), check_files=False)
+    for field in ("train_data_file", "test_data_file", "output_dir"):
+        source = resolved.source(f"training.{field}")
+        if source.kind != "default":
+            raise SettingsError(
+                f"training.{field} from {source.describe()}: ptycho demo simulates its own data "
+                "and chooses its folders; unset it (the folder is --output-dir)"
+            )
+    execution = resolved.execution
     if args.quiet:
         execution = execution.model_copy(update={"enable_progress_bar": False})
 
     try:
         with stop_on_signals():
-            result = run_demo(args.output_dir, overwrite=args.overwrite, execution=execution)
+            result = run_demo(args.output_dir, overwrite=args.overwrite, execution=execution,
+                              training=resolved.config)  # fmt: skip
     except TrainingInterrupted as stop:
         print(
             f"demo stopped by {stop.signal_name}; every file it wrote is complete; run "

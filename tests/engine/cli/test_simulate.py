@@ -90,3 +90,26 @@ def test_scan_choices_are_the_simulator_kinds():
         assert parser.parse_args(["simulate", "x.npz", "--scan", kind]).scan == kind
     with pytest.raises(SystemExit):
         parser.parse_args(["simulate", "x.npz", "--scan", "spiral"])
+
+
+def test_simulate_flags_reach_the_simulator(tmp_path, capsys):
+    # a zone-plate probe with two modes, an image object, a requested overlap, row split
+    out = tmp_path / "zp.npz"
+    argv = [str(out), "--n-positions", "150", "--probe", "zoneplate", "--probe-modes", "2",
+            "--object", "image", "--overlap", "0.6", "--nphotons", "1e3",
+            "--test-fraction", "0.25", "--split-axis", "y"]  # fmt: skip
+    assert _run(argv) == 0
+    assert "overlap=60%" in capsys.readouterr().out
+    with np.load(out, allow_pickle=False) as train, np.load(tmp_path / "zp_test.npz") as test:
+        assert train["probeGuess"].shape == (2, 64, 64)
+        assert train["ycoords"].max() < test["ycoords"].min()  # test region below the cut
+        counts = np.square(train["diff3d"].astype(np.float64))
+        assert abs(counts.sum(axis=(1, 2)).mean() - 1e3) < 100  # photons per pattern
+
+
+def test_step_and_overlap_are_exclusive_and_options_of_another_probe_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        _run([str(tmp_path / "a.npz"), "--step", "3", "--overlap", "0.5"])
+    with pytest.raises(EngineError, match="zoneplate"):
+        _run([str(tmp_path / "b.npz"), "--probe", "disk", "--zoneplate-diameter", "20"])
+    assert not (tmp_path / "b.npz").exists()
