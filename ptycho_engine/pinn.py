@@ -140,6 +140,7 @@ class Pinn(nn.Module):
             losses["mae"] = amplitude_mae(amplitude, diffraction.float())
             total = total + training.mae_weight * losses["mae"]
         if training.realspace_weight > 0:
+            _check_truth(patches, truth)
             losses["realspace"] = training.realspace_mae_weight * realspace_mae(patches, truth)
             total = total + training.realspace_weight * losses["realspace"]
         losses["loss"] = total
@@ -166,11 +167,21 @@ def initial_log_scale(probe: Tensor, n: int) -> float:
     return flat_log_scale(probe, n, DESIGN_AMPLITUDE)
 
 
-def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:
+def _check_truth(patches: Tensor, truth: Tensor | None) -> None:
+    # One truth patch for each predicted patch, at the same place: per channel with
+    # object_big, at the group centre without (``group_scan(truth_at_centre=True)``).
     if truth is None:
-        raise ValueError("supervised training needs ground-truth patches")
-    if patches.shape[1] != truth.shape[1]:
-        truth = truth[:, :1]
+        raise ValueError("the real-space loss and supervised training need ground-truth patches")
+    if truth.shape != patches.shape:
+        raise ValueError(
+            f"ground-truth patches {tuple(truth.shape)} do not match the predicted patches "
+            f"{tuple(patches.shape)}: without object_big the truth is one patch per group, at "
+            "the group centre (group_scan(..., truth_at_centre=True))"
+        )
+
+
+def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:
+    _check_truth(patches, truth)
     amplitude = (patches.abs() - truth.abs()).abs().mean()
     phase = torch.angle(patches * truth.conj()).abs().mean()  # wrapped phase difference
     return amplitude + phase

@@ -40,8 +40,9 @@ class GroupedScan:
         Index of each channel's pattern in the scan.
     input_scale : float
         The factor α applied to the amplitudes.
-    truth : complex64 Tensor of shape (B, C, N, N) or None
-        Ground-truth object patches at the positions, when asked for and available.
+    truth : complex64 Tensor of shape (B, C, N, N), (B, 1, N, N) or None
+        Ground-truth object patches at the positions, when asked for and available; with
+        ``truth_at_centre`` one patch per group, at the group centre.
     """
 
     diffraction: Tensor
@@ -70,6 +71,7 @@ def group_scan(
     neighbor_pool_size: int | None = None,
     input_scale: float | None = None,
     with_truth: bool = False,
+    truth_at_centre: bool = False,
     cover: bool = False,
 ) -> GroupedScan:
     """Subsample, group and normalise a scan.
@@ -85,6 +87,10 @@ def group_scan(
         α to apply; by default computed from the patterns taking part.
     with_truth : bool
         Cut ground-truth patches from ``data.object`` (needed by real-space losses).
+    truth_at_centre : bool
+        Cut one truth patch per group, at the group centre, instead of one per channel: the
+        patch a generator without ``object_big`` predicts (its one patch per group is centred
+        there), so the real-space and supervised losses compare like with like.
     cover : bool
         Without ``n_groups``: as few groups as hold every position at least once
         (:func:`~ptycho_engine.data.grouping.covering_groups`), instead of one per position.
@@ -108,11 +114,14 @@ def group_scan(
             neighbor_pool_size=neighbor_pool_size,
         )  # (B, C) into kept
     indices = kept[local]  # (B, C) into the scan
-    _, offsets = group_offsets(all_xy, indices)  # (B, C, 2)
+    centres, offsets = group_offsets(all_xy, indices)  # (B, 2), (B, C, 2)
     if input_scale is None:
         input_scale = input_normalisation(data.diffraction[np.unique(indices)])
     patterns = torch.from_numpy(data.diffraction[indices]) * input_scale  # (B, C, N, N)
-    truth = _truth_patches(data, indices) if with_truth else None
+    truth = None
+    if with_truth:
+        at = centres[:, None] if truth_at_centre else all_xy[indices]  # (B, 1 or C, 2)
+        truth = _truth_patches(data, at)
     return GroupedScan(
         diffraction=patterns.float(),
         offsets=torch.from_numpy(offsets).float(),
@@ -123,12 +132,12 @@ def group_scan(
     )
 
 
-def _truth_patches(data: DiffractionData, indices: np.ndarray) -> Tensor:
+def _truth_patches(data: DiffractionData, positions_xy: np.ndarray) -> Tensor:
     if data.object is None:
         raise DataError(
             f"{data.source}: the real-space loss and supervised training need the ground truth "
             "`objectGuess`, which this file does not have"
         )
     obj = torch.from_numpy(data.object)
-    positions = torch.from_numpy(data.positions_xy[indices])  # (B, C, 2)
+    positions = torch.from_numpy(np.ascontiguousarray(positions_xy))  # (B, C or 1, 2)
     return extract_patches(obj, positions.to(torch.float32), data.N).to(torch.complex64)

@@ -210,6 +210,7 @@ def group_for_training(
         neighbor_pool_size=config.neighbor_pool_size,
         input_scale=input_scale,
         with_truth=needs_truth,
+        truth_at_centre=not config.model.object_big,  # the one patch per group is centred there
     )
 
 

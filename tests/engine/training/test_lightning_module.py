@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -145,3 +146,51 @@ def test_one_patch_per_group_is_seen_at_each_offset():
     amplitude = module.predict_amplitude(patches, scan.offsets[:2])
     assert amplitude.shape == (2, 4, 64, 64)
     assert not torch.allclose(amplitude[:, 0], amplitude[:, 1])  # shifted views differ
+
+
+class _Fixed(torch.nn.Module):
+    """A generator that always returns the same patches."""
+
+    def __init__(self, patches: torch.Tensor) -> None:
+        super().__init__()
+        self.patches = patches
+
+    def forward(self, *args) -> torch.Tensor:
+        return self.patches
+
+
+@pytest.mark.parametrize("model_type", ["pinn", "supervised"])
+def test_one_patch_per_group_is_compared_with_the_truth_at_the_group_centre(model_type):
+    # object_big false: the generator's one patch per group sits at the group centre (the
+    # physics extracts each channel's view from it at its offset), so the real-space and
+    # supervised losses compare it with the truth cut there, not with a channel's truth.
+    from ptycho_engine.data.grouping import group_offsets
+    from ptycho_engine.physics.shift import extract_patches
+
+    train_file, _ = simulated_files()
+    config = TrainingConfig(
+        model=ModelConfig(gridsize=2, object_big=False, n_filters_scale=1, model_type=model_type),
+        train_data_file=train_file,
+        n_groups=8,
+        realspace_weight=1.0,
+        realspace_mae_weight=1.0,
+    )
+    data = load_diffraction(train_file)
+    scan = group_for_training(data, config, EXECUTION)
+    centres, offsets = group_offsets(data.positions_xy, scan.indices)
+    assert np.abs(offsets).max(axis=(1, 2)).min() > 1.0  # every group is off-centre
+    obj = torch.from_numpy(data.object)
+    at_centre = extract_patches(obj, torch.from_numpy(centres[:, None]).float(), 64)
+    assert scan.truth.shape == (8, 1, 64, 64)
+    torch.testing.assert_close(scan.truth, at_centre.to(torch.complex64))
+    probe, _ = prepare_probe(data.probe, **probe_settings(config.model))
+    module = PinnModule(config.model, config, probe, photon_scale=10.0)
+    batch = {"diffraction": scan.diffraction, "offsets": scan.offsets, "truth": scan.truth}
+    module.generator = _Fixed(scan.truth)  # predicts the truth exactly: no real-space error
+    term = "supervised" if model_type == "supervised" else "realspace"
+    assert float(module.compute_losses(batch)[term]) < 1e-6
+    channel = extract_patches(obj, torch.from_numpy(data.positions_xy[scan.indices]).float(), 64)
+    module.generator = _Fixed(channel[:, :1].to(torch.complex64))  # channel 0's patch instead
+    assert float(module.compute_losses(batch)[term]) > 0.05
+    with pytest.raises(ValueError, match="group centre"):  # per-channel truth is refused
+        module.compute_losses({**batch, "truth": channel.to(torch.complex64)})
