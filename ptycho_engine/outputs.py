@@ -22,7 +22,9 @@ from ptycho_engine.reconstruction import Reconstruction
 RESULT_NAME = "reconstruction.npz"
 SOLVER_REPORT_NAME = "solver.json"
 SOLVER_CURVE_NAME = "solver_nll.png"
+COVERAGE_NAME = "coverage.png"
 OPTIONAL_NAMES = (
+    COVERAGE_NAME,
     "metrics.json",
     "comparison.png",
     "frc.png",
@@ -67,7 +69,12 @@ def write_outputs(
     solver's report); other :data:`OPTIONAL_NAMES` left by an earlier result are removed.
     """
     # matplotlib only when figures are drawn
-    from ptycho_engine.metrics.figures import save_amplitude_png, save_phase_png
+    from ptycho_engine.metrics.figures import (
+        coverage_counts,
+        save_amplitude_png,
+        save_coverage_png,
+        save_phase_png,
+    )
 
     check_output_dir(output_dir, overwrite=overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -77,12 +84,17 @@ def write_outputs(
         "amplitude": output_dir / "amplitude.png",
         "phase": output_dir / "phase.png",
     }
-    save_amplitude_png(files["amplitude"], obj, title="reconstructed amplitude")
-    save_phase_png(files["phase"], obj, phase_vmin, phase_vmax, title="reconstructed phase (rad)")
+    weights = reconstruction.weights
+    save_amplitude_png(files["amplitude"], obj, title="reconstructed amplitude", weights=weights)
+    save_phase_png(files["phase"], obj, phase_vmin, phase_vmax, title="phase", weights=weights)
     metrics = None
     if data.object is not None:
         metrics, figures = _evaluate(reconstruction, data, output_dir, extra_metrics)
         files.update(figures)
+    else:  # no truth to compare with: show where the data constrain the object
+        files["coverage"] = output_dir / COVERAGE_NAME
+        counts = coverage_counts(obj.shape, reconstruction.origin, data.positions_xy, data.N)
+        save_coverage_png(files["coverage"], counts)
     _remove_stale(output_dir, {path.name for path in (*files.values(), *also_written)})
     _write_npz(files["reconstruction"], reconstruction)  # last: its presence means "complete"
     return WrittenOutputs(files, metrics)

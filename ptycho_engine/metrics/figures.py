@@ -30,12 +30,15 @@ __all__ = [
     "Panel",
     "comparison_figure",
     "comparison_panels",
+    "coverage_counts",
+    "display_panels",
     "frc_curves",
     "frc_figure",
     "object_figure",
     "object_panels",
     "save_amplitude_png",
     "save_comparison_figure",
+    "save_coverage_png",
     "save_frc_figure",
     "save_object_figure",
     "save_phase_png",
@@ -116,6 +119,86 @@ def object_panels(
         Panel(np.abs(obj), "amplitude", _AMPLITUDE_CMAP),
         Panel(np.angle(obj), "phase", _WRAPPED_PHASE_CMAP, phase_vmin, phase_vmax, "rad"),
     ]
+
+
+DISPLAY_PERCENTILES = (1.0, 99.0)
+"""Colour limits of the reconstruction figures: these percentiles of the scanned region, so a
+few extreme pixels (edges the data barely constrain) do not wash out the structure."""
+SCANNED_WEIGHT_FLOOR = 0.05
+"""Pixels whose summed weight is at least this fraction of the maximum count as scanned."""
+
+
+def display_panels(
+    obj: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    phase_vmin: float | None = None,
+    phase_vmax: float | None = None,
+) -> list[Panel]:
+    """Return the amplitude and phase panels of a reconstruction, drawn for reading.
+
+    Both colour scales span the :data:`DISPLAY_PERCENTILES` of the scanned region (pixels
+    with ``weights`` of at least :data:`SCANNED_WEIGHT_FLOOR` of the maximum; the whole image
+    without weights). The phase is shown after removing its global offset (the circular mean
+    over the scanned region, weighted by the amplitude), so on real data without ground truth
+    its structure is visible at a glance instead of being lost on a ±π scale. With
+    ``phase_vmin``/``phase_vmax`` the wrapped phase is shown on those limits instead.
+    """
+    obj = _as_2d_complex(obj)
+    amplitude = np.abs(obj)
+    scanned = np.ones(obj.shape, bool) if weights is None else _scanned(np.asarray(weights))
+    if not scanned.any():
+        scanned = np.ones(obj.shape, bool)
+    low, high = (float(v) for v in np.percentile(amplitude[scanned], DISPLAY_PERCENTILES))
+    amplitude_panel = Panel(
+        amplitude, "amplitude", _AMPLITUDE_CMAP, low, high if high > low else None
+    )
+    if phase_vmin is not None or phase_vmax is not None:
+        phase = object_panels(obj, phase_vmin=phase_vmin, phase_vmax=phase_vmax)[1]
+        return [amplitude_panel, phase]
+    offset = np.angle(np.sum(obj[scanned]))  # amplitude-weighted circular mean
+    phase = np.angle(obj * np.exp(-1j * offset))  # within ±π of the offset
+    low, high = (float(v) for v in np.percentile(phase[scanned], DISPLAY_PERCENTILES))
+    title = f"phase − {offset:+.2f} rad offset"
+    return [
+        amplitude_panel,
+        Panel(phase, title, _PHASE_CMAP, low, high if high > low else None, "rad"),
+    ]
+
+
+def _scanned(weights: np.ndarray) -> np.ndarray:
+    peak = float(weights.max()) if weights.size else 0.0
+    return weights >= SCANNED_WEIGHT_FLOOR * peak if peak > 0 else np.ones(weights.shape, bool)
+
+
+def coverage_counts(
+    shape: tuple[int, int], origin: tuple[float, float], positions_xy: np.ndarray, n: int
+) -> np.ndarray:
+    """How many patterns' N × N patches cover each canvas pixel, int (H, W).
+
+    ``origin`` is the input-frame ``(x, y)`` of canvas pixel [0, 0] (as in a ``Reconstruction``);
+    a position is a patch centre (``ptycho_engine.conventions``). Counted with a summed-area
+    table, so a scan of any length costs one pass.
+    """
+    height, width = shape
+    corners = np.zeros((height + 1, width + 1), np.int64)
+    xy = np.asarray(positions_xy, np.float64).reshape(-1, 2) - np.asarray(origin, np.float64)
+    left = np.clip(np.round(xy[:, 0]).astype(np.int64) - n // 2, 0, width)
+    top = np.clip(np.round(xy[:, 1]).astype(np.int64) - n // 2, 0, height)
+    right, bottom = np.clip(left + n, 0, width), np.clip(top + n, 0, height)
+    np.add.at(corners, (top, left), 1)
+    np.add.at(corners, (top, right), -1)
+    np.add.at(corners, (bottom, left), -1)
+    np.add.at(corners, (bottom, right), 1)
+    return corners.cumsum(axis=0).cumsum(axis=1)[:height, :width]
+
+
+def save_coverage_png(path: str | os.PathLike, counts: np.ndarray, *, dpi: float = 100) -> None:
+    """Save a coverage map (:func:`coverage_counts`) as one panel with a colour bar (5 × 4 in)."""
+    figure = _new_figure((5, 4), dpi)
+    panel = Panel(np.asarray(counts), "patterns covering each pixel", "magma", 0, None, "patterns")
+    _draw(figure, [[panel]])
+    _save(figure, path)
 
 
 def comparison_panels(result: EvaluationResult) -> list[list[Panel]]:
@@ -216,10 +299,17 @@ def save_amplitude_png(
     title: str = "amplitude",
     vmin: float | None = None,
     vmax: float | None = None,
+    weights: np.ndarray | None = None,
     dpi: float = 100,
 ) -> None:
-    """Save the amplitude of ``obj`` (H, W) as one panel with a colour bar (5 × 4 in)."""
-    amplitude = object_panels(obj)[0]
+    """Save the amplitude of ``obj`` (H, W) as one panel with a colour bar (5 × 4 in).
+
+    Without ``vmin``/``vmax`` the colour scale is that of :func:`display_panels` (robust
+    percentiles of the region ``weights`` marks as scanned).
+    """
+    amplitude = display_panels(obj, weights)[0]
+    vmin = amplitude.vmin if vmin is None else vmin
+    vmax = amplitude.vmax if vmax is None else vmax
     figure = _new_figure((5, 4), dpi)
     _draw(figure, [[Panel(amplitude.image, title, amplitude.cmap, vmin, vmax)]])
     _save(figure, path)
@@ -232,10 +322,16 @@ def save_phase_png(
     phase_vmax: float | None = None,
     *,
     title: str = "phase",
+    weights: np.ndarray | None = None,
     dpi: float = 100,
 ) -> None:
-    """Save the phase of ``obj`` (H, W) in radians as one panel with a colour bar (5 × 4 in)."""
-    phase = object_panels(obj, phase_vmin=phase_vmin, phase_vmax=phase_vmax)[1]
+    """Save the phase of ``obj`` (H, W) in radians as one panel with a colour bar (5 × 4 in),
+    drawn as :func:`display_panels` draws it (offset removed, robust range; or the wrapped
+    phase on ``phase_vmin``/``phase_vmax``).
+    """
+    phase = display_panels(obj, weights, phase_vmin=phase_vmin, phase_vmax=phase_vmax)[1]
+    if phase.title.startswith("phase −"):
+        title = f"{title}, {phase.title.removeprefix('phase − ')} removed"
     figure = _new_figure((5, 4), dpi)
     _draw(figure, [[Panel(phase.image, title, phase.cmap, phase.vmin, phase.vmax, phase.unit)]])
     _save(figure, path)

@@ -99,3 +99,32 @@ def test_figures_do_not_touch_pyplot(tmp_path):
 def test_non_2d_object_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="2-D"):
         figures.save_amplitude_png(tmp_path / "a.png", TRUTH[0])
+
+
+def test_display_removes_the_phase_offset_and_uses_the_scanned_range():
+    from ptycho_engine.metrics.figures import display_panels
+
+    rng = np.random.default_rng(0)
+    phase = 0.2 * rng.standard_normal((40, 40))
+    obj = (0.5 + 0.1 * rng.random((40, 40))) * np.exp(1j * (phase + 2.5))  # offset 2.5 rad
+    weights = np.zeros((40, 40))
+    weights[5:35, 5:35] = 1.0
+    obj[:5] = 10.0 * np.exp(-3j)  # unscanned border: a bright, wrongly phased frame
+    amplitude, shown = display_panels(obj, weights)
+    scanned = weights > 0
+    # the phase is shown around zero, on its own spread, not on ±π; the border does not count
+    assert abs(np.median(shown.image[scanned])) < 0.05
+    assert 0.3 < shown.vmax < 0.8 and -0.8 < shown.vmin < -0.3
+    assert amplitude.vmax < 1.0  # the bright unscanned border does not set the scale
+    # explicit limits show the wrapped phase on them, as before
+    _, fixed = display_panels(obj, weights, phase_vmin=-1.0, phase_vmax=1.0)
+    assert (fixed.vmin, fixed.vmax) == (-1.0, 1.0)
+    np.testing.assert_allclose(fixed.image, np.angle(obj))
+
+
+def test_coverage_counts_the_patches_over_each_pixel():
+    from ptycho_engine.metrics.figures import coverage_counts
+
+    counts = coverage_counts((20, 30), (0.0, 0.0), np.array([[10.0, 10.0], [14.0, 10.0]]), 8)
+    assert counts[10, 7] == 1 and counts[10, 11] == 2 and counts[10, 17] == 1
+    assert counts[10, 19] == 0 and counts[0, 0] == 0 and counts.sum() == 2 * 8 * 8
