@@ -1,9 +1,11 @@
 """What the settings layer reads from a data file: the probe size and the photon count.
 
-numpy is imported inside the functions so that ``import ptycho_settings`` stays light. Files
-are opened with ``allow_pickle=False``: an object array (an upstream ``_metadata``) is skipped.
-``open_npz`` and ``npy_header`` are the safe first steps of reading any NPZ file; the engine's
-loader uses them too, so a broken file is described in the same words by both layers.
+numpy and h5py are imported inside the functions so that ``import ptycho_settings`` stays
+light. Files are opened with ``allow_pickle=False``: an object array (an upstream
+``_metadata``) is skipped. ``open_npz`` and ``npy_header`` are the safe first steps of reading
+any NPZ file, ``open_hdf5``, ``nexus_candidates`` and ``locate_dataset`` those of an HDF5 file;
+the engine's loaders use them too, so a broken file is described in the same words by both
+layers.
 """
 
 from __future__ import annotations
@@ -45,7 +47,13 @@ class DataSummary:
 
 
 def summarise_data_file(path: Path) -> DataSummary:
-    """Read the probe size and the photon count of an NPZ file without loading its frames."""
+    """Read the probe size and the photon count of a data file without loading its frames.
+
+    An HDF5 file (by its suffix, :data:`HDF5_SUFFIXES`) is read through its recognised layout
+    (:func:`nexus_candidates`); any other file as NPZ.
+    """
+    if is_hdf5_path(path):
+        return _summarise_hdf5(path)
     with open_npz(path) as archive:
         if "probeGuess" not in archive.files:
             raise SettingsError(f"data file {path} has no `probeGuess`, so N cannot be inferred")
@@ -206,3 +214,168 @@ def _nphotons_from_counts(archive: Any, path: Path) -> float | None:
         return None  # the engine's loader says what is wrong with them
     nphotons = float(np.mean(np.sum(frames.astype(np.float64) ** 2, axis=(-2, -1))))
     return nphotons if math.isfinite(nphotons) else None
+
+
+# --- HDF5 -----------------------------------------------------------------------------------
+
+HDF5_SUFFIXES = (".h5", ".hdf5", ".nxs", ".cxi")
+"""Suffixes of data files read as HDF5 (``.h5``, ``.hdf5``, NeXus ``.nxs``, CXI ``.cxi``)."""
+
+# Dataset paths below a NeXus/CXI entry (NXcxi_ptycho application definition), in the order
+# they are tried. ``source_1/probe`` is, in NeXus, also the name of the radiation kind
+# ("x-ray"); only a numeric array of rank 2 or 3 there is taken for the probe.
+NEXUS_PATHS: dict[str, tuple[str, ...]] = {
+    "diffraction": ("data_1/data", "instrument_1/detector_1/data", "data/data"),
+    "probe": (
+        "instrument_1/detector_1/probe",
+        "instrument_1/source_1/probe",
+        "instrument_1/source_1/illumination",
+    ),
+    "translation": (
+        "data_1/translation",
+        "sample_1/geometry_1/translation",
+        "instrument_1/detector_1/translation",
+    ),
+    "x": ("sample_1/transformations/x", "data/x"),
+    "y": ("sample_1/transformations/y", "data/y"),
+    "x_pixel_size": ("instrument_1/detector_1/x_pixel_size",),
+    "y_pixel_size": ("instrument_1/detector_1/y_pixel_size",),
+    "distance": ("instrument_1/detector_1/distance",),
+    "energy": (
+        "instrument_1/beam_1/energy",
+        "instrument_1/beam_1/incident_beam_energy",
+        "instrument_1/source_1/energy",
+    ),
+    "wavelength": ("instrument_1/beam_1/wavelength", "instrument_1/beam_1/incident_wavelength"),
+}
+
+
+def is_hdf5_path(path: str | Path) -> bool:
+    """Whether ``path`` names an HDF5 data file by its suffix (:data:`HDF5_SUFFIXES`)."""
+    return Path(path).suffix.lower() in HDF5_SUFFIXES
+
+
+def one_line(problem: BaseException) -> str:
+    """The message of an exception on one line (h5py's may span several)."""
+    return " ".join(str(problem).split()) or type(problem).__name__
+
+
+def open_hdf5(path: Path, error: type[Exception] = SettingsError) -> Any:
+    """Open an HDF5 file for reading, or raise ``error`` saying in one line why not."""
+    import h5py  # h5py only when an HDF5 data file is read (it is slow to import)
+
+    path = Path(path)
+    if not path.exists():
+        raise error(f"{path}: no such file")
+    if path.is_dir():
+        raise error(f"{path}: is a directory, expected an HDF5 file")
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(8)
+    except OSError as problem:
+        raise error(f"{path}: cannot be read: {problem.strerror or problem}") from None
+    if not head:
+        raise error(f"{path}: is empty (0 bytes), expected an HDF5 file")
+    try:
+        return h5py.File(path, "r")
+    except OSError as problem:
+        what = "truncated or corrupt" if head == _HDF5_MAGIC else "not an HDF5 file"
+        raise error(f"{path}: not a readable HDF5 file ({what}?): {one_line(problem)}") from None
+
+
+def nexus_entries(h5: Any) -> list[str]:
+    """Names of the top-level entries searched: ``entry_1``, ``entry``, then any NXentry."""
+    import h5py  # h5py only when an HDF5 data file is read
+
+    names = [name for name in ("entry_1", "entry") if isinstance(h5.get(name), h5py.Group)]
+    for name in h5:
+        try:
+            group = h5.get(name)
+            kind = group.attrs.get("NX_class") if isinstance(group, h5py.Group) else None
+        except (OSError, KeyError, RuntimeError):
+            continue  # a broken link or damaged header is not an entry
+        kind = kind.decode(errors="replace") if isinstance(kind, bytes) else kind
+        if kind == "NXentry" and name not in names:
+            names.append(name)
+    return names
+
+
+def nexus_candidates(h5: Any, role: str) -> list[str]:
+    """Absolute dataset paths tried for ``role`` (a key of :data:`NEXUS_PATHS`), in order."""
+    return [f"/{entry}/{tail}" for entry in nexus_entries(h5) for tail in NEXUS_PATHS[role]] or [
+        f"/entry_1/{tail}" for tail in NEXUS_PATHS[role]
+    ]
+
+
+def locate_dataset(
+    h5: Any,
+    name: str,
+    path: Path,
+    error: type[Exception] = SettingsError,
+    *,
+    required: bool = True,
+) -> Any:
+    """Return the dataset at ``name``, None when absent (``required=False``), or raise ``error``.
+
+    A group, a broken link or an unreadable header at ``name`` is an error either way.
+    """
+    import h5py  # h5py only when an HDF5 data file is read
+
+    try:
+        item = h5.get(name)
+    except (OSError, KeyError, RuntimeError, ValueError) as problem:
+        raise error(f"{path}: '{name}' cannot be read (truncated or corrupt file?): "
+                    f"{one_line(problem)}") from None  # fmt: skip
+    if item is None:
+        if required:
+            raise error(f"{path}: no dataset '{name}' in the file")
+        return None
+    if isinstance(item, h5py.Group):
+        raise error(f"{path}: '{name}' is a group, expected a dataset")
+    return item
+
+
+def find_dataset(h5: Any, role: str, path: Path, error: type[Exception] = SettingsError) -> Any:
+    """The first dataset of the recognised layout for ``role`` (see :data:`NEXUS_PATHS`), or None.
+
+    For the probe, a candidate that is not a numeric array of rank 2 or 3 (NeXus' radiation
+    kind "x-ray") is passed over.
+    """
+    for name in nexus_candidates(h5, role):
+        dataset = locate_dataset(h5, name, path, error, required=False)
+        if dataset is None:
+            continue
+        if role == "probe" and (dataset.dtype.kind not in "iufc" or dataset.ndim not in (2, 3)):
+            continue
+        return dataset
+    return None
+
+
+def not_found(h5: Any, role: str, path: Path, flag: str) -> str:
+    """The message for a dataset of the recognised layout that is absent: the paths tried."""
+    tried = ", ".join(nexus_candidates(h5, role))
+    return (
+        f"{path}: no {role} dataset found; looked for {tried} (a NeXus NXcxi_ptycho entry); "
+        f"name it with {flag} PATH (`ptycho data check` or `ptycho data convert`)"
+    )
+
+
+def _summarise_hdf5(path: Path) -> DataSummary:
+    """N from the probe of an HDF5 file's recognised layout, else from its frames."""
+    with open_hdf5(path) as h5:
+        frames = find_dataset(h5, "diffraction", path)
+        if frames is None:
+            raise SettingsError(not_found(h5, "diffraction", path, "--diffraction"))
+        shape = frames.shape
+        if len(shape) != 3 or shape[1] != shape[2] or 0 in shape:
+            raise SettingsError(
+                f"{path}: '{frames.name}' has shape {shape}; expected (M, N, N) frames"
+            )
+        probe = find_dataset(h5, "probe", path)
+        n = int(shape[-1])
+        if probe is not None and probe.shape[-1] != n:
+            raise SettingsError(
+                f"{path}: probe '{probe.name}' is {probe.shape[-2]}x{probe.shape[-1]} but the "
+                f"diffraction patterns are {n}x{n}; probe and patterns must share one N x N grid"
+            )
+    return DataSummary(path=path, N=n)

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ptycho_engine.cli.console import add_console_flags, configure_console, require_engine
+from ptycho_engine.errors import DataError
+from ptycho_settings.data_summary import is_hdf5_path
 
 
 def register(subparsers) -> None:
     """Add the ``data`` subcommand and its ``check`` and ``convert`` actions."""
     data = subparsers.add_parser(
         "data",
-        help="inspect and convert diffraction data files (NPZ)",
+        help="inspect and convert diffraction data files (NPZ, HDF5/NeXus)",
         description="Inspect and convert diffraction data files; see docs/data.md.",
     )
     actions = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
@@ -27,8 +30,9 @@ def register(subparsers) -> None:
         description="Validate FILE against the data contract and summarise it. "
         "Exit status 0 if valid, 2 if not.",
     )
-    check.add_argument("file", metavar="FILE", help="the .npz file")
+    check.add_argument("file", metavar="FILE", help="the .npz or HDF5 (.h5, .nxs, .cxi) file")
     _add_layout_flags(check)
+    _add_hdf5_flags(check)
     check.add_argument("--json", action="store_true", help="print the summary as JSON")
     add_console_flags(check)
     check.set_defaults(handler=run_check)
@@ -38,12 +42,17 @@ def register(subparsers) -> None:
         help="write a data file in canonical form",
         description="Read IN (optionally counts and/or zero frequency at the corner) and write "
         "OUT as amplitudes with the zero frequency at the centre, optionally with the probe and "
-        "positions of a Ptychodus product file. OUT is written atomically.",
+        "positions of a Ptychodus product file. IN may be HDF5: its datasets are named with "
+        "the flags below or found in a NeXus NXcxi_ptycho entry, and its frames are converted "
+        "in blocks. OUT is written atomically.",
     )
-    convert.add_argument("input", metavar="IN", help="the .npz file to read")
+    convert.add_argument(
+        "input", metavar="IN", help="the .npz or HDF5 (.h5, .hdf5, .nxs, .cxi) file to read"
+    )
     convert.add_argument("output", metavar="OUT", help="the .npz file to write")
     _add_layout_flags(convert)
-    convert.add_argument(
+    probe = _add_hdf5_flags(convert)
+    probe.add_argument(
         "--probe-from", metavar="PRODUCT.h5", help="take the probe from a Ptychodus product file"
     )
     convert.add_argument(
@@ -70,13 +79,62 @@ def _add_layout_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_hdf5_flags(parser: argparse.ArgumentParser):
+    """Add the flags naming the datasets of an HDF5 input; return the group holding --probe."""
+    group = parser.add_argument_group(
+        "HDF5 input",
+        "dataset paths inside an HDF5 file; those not given are looked for in a NeXus "
+        "NXcxi_ptycho entry (entry_1/data_1/data, entry_1/sample_1/geometry_1/translation, "
+        "entry_1/instrument_1/detector_1/probe, ...; see docs/data.md)",
+    )
+    group.add_argument("--diffraction", metavar="PATH", help="the frames (M, N, N)")
+    group.add_argument("--x", metavar="PATH", help="the x positions (M,): columns")
+    group.add_argument("--y", metavar="PATH", help="the y positions (M,): rows")
+    group.add_argument("--object", metavar="PATH", help="the object (H, W), optional")
+    group.add_argument(
+        "--pixel-size",
+        metavar="METRES",
+        type=float,
+        help="object pixel size for positions in metres (default: from the file's detector "
+        "pixel size, distance and energy, λz/(N·dx))",
+    )
+    group.add_argument(
+        "--positions-unit",
+        choices=("m", "px"),
+        help="unit of the positions (default: their units attribute; metres for NeXus)",
+    )
+    probe = group.add_mutually_exclusive_group()
+    probe.add_argument("--probe", metavar="PATH", help="the probe (N, N) or modes (P, N, N)")
+    return probe
+
+
+_HDF5_FLAGS = ("diffraction", "x", "y", "probe", "object", "pixel_size", "positions_unit")
+
+
+def hdf5_layout(args: argparse.Namespace, path: str):
+    """The ``Hdf5Layout`` of the flags, or None when none was given."""
+    given = {name: getattr(args, name, None) for name in _HDF5_FLAGS}
+    if all(value is None for value in given.values()):
+        return None
+    from ptycho_engine.data.hdf5 import Hdf5Layout  # h5py and numpy once the flags parse
+
+    if path.lower().endswith(".npz"):
+        used = ", ".join(
+            f"--{name.replace('_', '-')}" for name, v in given.items() if v is not None
+        )
+        raise DataError(f"{path}: {used} name datasets of an HDF5 file; this is an .npz file")
+    given["pixel_size_m"] = given.pop("pixel_size")
+    return Hdf5Layout(**given)
+
+
 def run_check(args: argparse.Namespace) -> int:
     """Validate and summarise ``args.file``; print text or JSON; return 0."""
     configure_console(args)
     require_engine(lightning=False)
     from ptycho_engine.data.summary import check_file  # numpy and scipy once the flags parse
 
-    summary = check_file(args.file, counts=args.counts, dc_corner=args.dc_corner)
+    layout = hdf5_layout(args, args.file)
+    summary = check_file(args.file, counts=args.counts, dc_corner=args.dc_corner, layout=layout)
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2))
     else:
@@ -88,18 +146,22 @@ def run_convert(args: argparse.Namespace) -> int:
     """Write ``args.input`` in canonical form to ``args.output``; print the steps; return 0."""
     configure_console(args)
     require_engine(lightning=False)
-    # numpy, scipy and h5py once the flags parse
-    from ptycho_engine.ptychodus.convert import convert_with_product
+    layout = hdf5_layout(args, args.input)
+    if layout is not None or is_hdf5_path(args.input):
+        report = _convert_hdf5(args, layout)
+    else:
+        # numpy, scipy and h5py once the flags parse
+        from ptycho_engine.ptychodus.convert import convert_with_product
 
-    report = convert_with_product(
-        args.input,
-        args.output,
-        counts=args.counts,
-        dc_corner=args.dc_corner,
-        overwrite=args.overwrite,
-        probe_from=args.probe_from,
-        positions_from=args.positions_from,
-    )
+        report = convert_with_product(
+            args.input,
+            args.output,
+            counts=args.counts,
+            dc_corner=args.dc_corner,
+            overwrite=args.overwrite,
+            probe_from=args.probe_from,
+            positions_from=args.positions_from,
+        )
     for note in report.skipped:
         print(f"warning: {note}")
     if not args.quiet:
@@ -114,12 +176,44 @@ def run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert_hdf5(args: argparse.Namespace, layout):
+    """Convert an HDF5 input, taking the probe/positions of Ptychodus product files if named.
+
+    ``convert_with_product`` does not pass a layout on, so its two steps are taken here: the
+    product files are read first (before the larger input), then applied by ``adjust``.
+    """
+    # numpy and h5py once the flags parse
+    from ptycho_engine.data.convert import convert_file
+    from ptycho_engine.ptychodus import convert as product_convert
+
+    if Path(args.output).exists() and not args.overwrite:  # before reading anything
+        raise DataError(f"{args.output}: already exists; use --overwrite to replace it")
+    probe_from, positions_from = args.probe_from, args.positions_from
+    products = product_convert._read_products(probe_from, positions_from)
+
+    def take(data):
+        return product_convert._take_from_products(data, products, probe_from, positions_from)
+
+    return convert_file(
+        args.input,
+        args.output,
+        counts=args.counts,
+        dc_corner=args.dc_corner,
+        overwrite=args.overwrite,
+        adjust=take if products else None,
+        layout=layout,
+        probe_supplied=probe_from is not None,
+        positions_supplied=positions_from is not None,
+    )
+
+
 def format_summary(summary) -> str:
     """Return the readable report of a ``DataSummary`` printed by ``ptycho data check``."""
     x0, x1 = summary.x_range_px
     y0, y1 = summary.y_range_px
-    lines = [
-        f"file:              {summary.source}",
+    lines = [f"file:              {summary.source}"]
+    lines += [f"read:              {step}" for step in getattr(summary, "read_steps", [])]
+    lines += [
         f"frames (M):        {summary.n_positions}",
         f"pattern size (N):  {summary.N}",
         f"probe modes:       {summary.n_modes}",

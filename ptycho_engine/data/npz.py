@@ -14,13 +14,17 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ptycho_engine.atomic import atomic_output
 from ptycho_engine.data import _checks as checks
 from ptycho_engine.errors import DataError
-from ptycho_settings.data_summary import ZIP_READ_ERRORS, npy_header, open_npz
+from ptycho_settings.data_summary import ZIP_READ_ERRORS, is_hdf5_path, npy_header, open_npz
+
+if TYPE_CHECKING:
+    from ptycho_engine.data.hdf5 import Hdf5Layout
 
 DIFFRACTION_KEYS = ("diff3d", "diffraction")
 REQUIRED_KEYS = ("xcoords", "ycoords", "probeGuess")
@@ -86,18 +90,26 @@ class DiffractionData:
 
 
 def load_diffraction(
-    path: str | os.PathLike, *, counts: bool = False, dc_corner: bool = False
+    path: str | os.PathLike,
+    *,
+    counts: bool = False,
+    dc_corner: bool = False,
+    layout: Hdf5Layout | None = None,
 ) -> DiffractionData:
-    """Read and validate an NPZ file.
+    """Read and validate an NPZ file, or an HDF5 file (``.h5``, ``.hdf5``, ``.nxs``, ``.cxi``).
 
     Parameters
     ----------
     path : str or PathLike
-        The ``.npz`` file.
+        The ``.npz`` file, or an HDF5 file (read by :mod:`ptycho_engine.data.hdf5`: the
+        dataset paths of ``layout``, else a NeXus NXcxi_ptycho entry).
     counts : bool
         The file stores photon counts; take their square root to get amplitudes.
     dc_corner : bool
         The file stores patterns with the zero frequency at pixel (0, 0); move it to the centre.
+    layout : Hdf5Layout, optional
+        Dataset paths and position units of an HDF5 file; given, the file is read as HDF5
+        whatever its suffix.
 
     Returns
     -------
@@ -109,6 +121,12 @@ def load_diffraction(
     DataError
         When the file is missing, unreadable or does not follow the data contract.
     """
+    if layout is not None or is_hdf5_path(path):
+        # h5py only when an HDF5 file is read
+        from ptycho_engine.data.hdf5 import read_hdf5
+
+        arrays, _ = read_hdf5(path, layout, counts=counts, dc_corner=dc_corner)
+        return canonicalise(arrays, source=Path(path))[0]
     return canonicalise(read_npz(path), source=Path(path), counts=counts, dc_corner=dc_corner)[0]
 
 

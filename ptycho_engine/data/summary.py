@@ -16,7 +16,8 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ptycho_engine.conventions import centre_index
-from ptycho_engine.data.npz import DiffractionData, load_diffraction
+from ptycho_engine.data.hdf5 import Hdf5Layout, is_hdf5_path, read_hdf5
+from ptycho_engine.data.npz import DiffractionData, canonicalise, load_diffraction
 from ptycho_engine.data.synthetic import probe_diameter_px
 
 LOW_OVERLAP = 0.3
@@ -48,6 +49,8 @@ class DataSummary:
     n_duplicate_positions: int
     n_positions_outside_object: int | None
     warnings: list[str] = field(default_factory=list)
+    read_steps: list[str] = field(default_factory=list)
+    """How an HDF5 file was read: the datasets used, unit conversions; empty for NPZ."""
 
     def as_dict(self) -> dict:
         """Return the summary as JSON-serialisable plain values."""
@@ -55,15 +58,28 @@ class DataSummary:
 
 
 def check_file(
-    path: str | os.PathLike, *, counts: bool = False, dc_corner: bool = False
+    path: str | os.PathLike,
+    *,
+    counts: bool = False,
+    dc_corner: bool = False,
+    layout: Hdf5Layout | None = None,
 ) -> DataSummary:
-    """Load a file and summarise it; warnings raised while loading join the summary's warnings."""
+    """Load a file and summarise it; warnings raised while loading join the summary's warnings.
+
+    An HDF5 file (by its suffix, or whenever ``layout`` is given) is read with ``layout``'s
+    dataset paths, else through its NeXus entry; the summary's ``read_steps`` say how.
+    """
+    steps: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        data = load_diffraction(path, counts=counts, dc_corner=dc_corner)
+        if layout is not None or is_hdf5_path(path):
+            arrays, steps = read_hdf5(path, layout, counts=counts, dc_corner=dc_corner)
+            data = canonicalise(arrays, source=path)[0]
+        else:
+            data = load_diffraction(path, counts=counts, dc_corner=dc_corner)
     summary = summarize(data)
     loader_notes = [str(item.message) for item in caught]
-    return dataclasses.replace(summary, warnings=loader_notes + summary.warnings)
+    return dataclasses.replace(summary, warnings=loader_notes + summary.warnings, read_steps=steps)
 
 
 def summarize(data: DiffractionData) -> DataSummary:

@@ -1,0 +1,362 @@
+"""Reading a scan from an HDF5 file: named dataset paths, or a NeXus NXcxi_ptycho entry.
+
+Each array of the data contract is read from a dataset path (:class:`Hdf5Layout`); a path not
+given is looked for in the recognised layout (``ptycho_settings.data_summary.NEXUS_PATHS``).
+Positions in metres become object pixels through the object pixel size
+(:mod:`ptycho_engine.data.nexus`). The frames are read in blocks of :data:`BLOCK_FRAMES`, so
+that converting a file larger than memory holds one block at a time
+(:func:`ptycho_engine.data.convert.convert_file`). Every problem is one :class:`DataError`
+naming the file, the dataset path and what is wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ptycho_engine.data import _checks as checks
+from ptycho_engine.data import nexus
+from ptycho_engine.errors import DataError
+from ptycho_settings.data_summary import (
+    find_dataset,
+    is_hdf5_path,
+    locate_dataset,
+    nexus_candidates,
+    not_found,
+    one_line,
+    open_hdf5,
+)
+
+__all__ = ["BLOCK_FRAMES", "Hdf5Layout", "Hdf5Scan", "is_hdf5_path", "open_scan", "read_hdf5"]
+
+BLOCK_FRAMES = 256
+"""Frames read at a time."""
+POSITION_UNITS = ("m", "px")
+
+
+@dataclass(frozen=True)
+class Hdf5Layout:
+    """Where the arrays of the data contract are in an HDF5 file.
+
+    Attributes
+    ----------
+    diffraction, x, y, probe, object : str or None
+        Dataset paths of the frames (M, N, N), the positions (M,) each, the probe (N, N) or
+        (P, N, N) and the object (H, W); None: looked for in the NeXus layout (the object
+        never is).
+    pixel_size_m : float or None
+        Object pixel size in metres, for positions in metres; None: from the file's geometry.
+    positions_unit : {"m", "px"} or None
+        Unit of the positions; None: the ``units`` attribute, else metres for NeXus
+        translations, else an error.
+    """
+
+    diffraction: str | None = None
+    x: str | None = None
+    y: str | None = None
+    probe: str | None = None
+    object: str | None = None
+    pixel_size_m: float | None = None
+    positions_unit: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.positions_unit not in (None, *POSITION_UNITS):
+            raise DataError(f"positions unit {self.positions_unit!r}: expected m or px")
+        size = self.pixel_size_m
+        if size is not None and not (math.isfinite(size) and size > 0):
+            raise DataError(f"pixel size {size!r}: expected a positive number of metres")
+        if (self.x is None) != (self.y is None):
+            raise DataError("--x and --y name the two position datasets; give both or neither")
+
+
+@dataclass
+class Hdf5Scan:
+    """What an HDF5 file holds, its small arrays read and validated; the frames stay on disk.
+
+    ``probe`` is (P, N, N) complex64 and ``xcoords``/``ycoords`` are in object pixels; each is
+    None when the file has none and it was not required.
+    """
+
+    source: Path
+    frames: Any  # the h5py.Dataset (M, N, N), open while the scan's ``with`` block runs
+    xcoords: np.ndarray | None
+    ycoords: np.ndarray | None
+    probe: np.ndarray | None
+    object: np.ndarray | None
+    metadata: dict
+    steps: list[str] = field(default_factory=list)
+
+    @property
+    def n_positions(self) -> int:
+        """Number of frames M."""
+        return int(self.frames.shape[0])
+
+    @property
+    def N(self) -> int:  # noqa: N802 - N is the canonical name of the pattern size
+        """Side of the frames."""
+        return int(self.frames.shape[-1])
+
+    def blocks(
+        self, *, counts: bool, dc_corner: bool, block_frames: int = BLOCK_FRAMES
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first frame, amplitudes)`` blocks in canonical form, float32 (B, N, N)."""
+        name, where = self.frames.name, self.source
+        for start in range(0, self.n_positions, block_frames):
+            stop = min(self.n_positions, start + block_frames)
+            try:
+                raw = self.frames[start:stop]
+            except (OSError, RuntimeError, ValueError) as problem:
+                raise DataError(
+                    f"{where}: '{name}' frames {start}..{stop - 1} cannot be read (truncated or "
+                    f"corrupt file, or a compression filter h5py lacks?): {one_line(problem)}"
+                ) from None
+            with np.errstate(over="ignore", invalid="ignore"):
+                block = np.asarray(raw, dtype=np.float32)  # float64 beyond float32 -> inf
+            finite = np.isfinite(block)
+            if not finite.all():
+                first = start + int(np.argwhere(~finite)[0][0])
+                raise DataError(
+                    f"{where}: '{name}' has non-finite value(s) (NaN, inf, or too large for "
+                    f"float32), the first in frame {first}; expected finite"
+                )
+            lowest = float(block.min())
+            if lowest < 0:
+                first = start + int(np.argwhere(block < 0)[0][0])
+                kind = "counts" if counts else "amplitudes"
+                raise DataError(
+                    f"{where}: '{name}' has negative values (min {lowest:g} in frame {first}); "
+                    f"{kind} must be >= 0"
+                )
+            if counts:
+                np.sqrt(block, out=block)
+            if dc_corner:
+                block = np.fft.fftshift(block, axes=(-2, -1))
+            yield start, block
+
+
+def transform_steps(*, counts: bool, dc_corner: bool) -> list[str]:
+    """The lines saying what :meth:`Hdf5Scan.blocks` does to the frames."""
+    steps = ["took the square root of photon counts to get amplitudes"] if counts else []
+    return steps + (["moved zero frequency from the corner to the centre"] if dc_corner else [])
+
+
+@contextlib.contextmanager
+def open_scan(
+    path,
+    layout: Hdf5Layout | None = None,
+    *,
+    need_probe: bool = True,
+    need_positions: bool = True,
+) -> Iterator[Hdf5Scan]:
+    """Open ``path`` and read everything but the frames; the file closes with the block.
+
+    ``need_probe``/``need_positions`` False: the probe/positions may be absent (they come
+    from elsewhere, e.g. a Ptychodus product file).
+    """
+    path, layout = Path(path), layout or Hdf5Layout()
+    with open_hdf5(path, DataError) as h5:
+        steps: list[str] = []
+        frames = _frames(h5, path, layout, steps)
+        m, n = int(frames.shape[0]), int(frames.shape[-1])
+        metadata: dict = {}
+        xy = _positions(h5, path, layout, frames, steps, metadata, required=need_positions)
+        probe = _probe(h5, path, layout, n, steps, required=need_probe)
+        obj = None
+        if layout.object is not None:
+            dataset = locate_dataset(h5, layout.object, path, DataError)
+            with _named(path, dataset.name, "objectGuess"):
+                obj = checks.object_guess({"objectGuess": _read(dataset, path)}, str(path))
+            steps.append(f"objectGuess {obj.shape} read from '{dataset.name}'")
+        metadata["hdf5_source"] = {"file": path.name, "diffraction": frames.name}
+        steps.insert(0, f"frames: {m} of {n}x{n} read from '{frames.name}' ({frames.dtype})")
+        yield Hdf5Scan(path, frames, *(xy or (None, None)), probe, obj, metadata, steps)
+
+
+def read_hdf5(
+    path, layout: Hdf5Layout | None = None, *, counts: bool = False, dc_corner: bool = False
+) -> tuple[dict[str, Any], list[str]]:
+    """Read a whole HDF5 scan into arrays keyed as in the data contract, with the steps taken.
+
+    The frames go block by block into one float32 (M, N, N) array, the only full-size array
+    held. The arrays are validated; ``ptycho_engine.data.npz.canonicalise`` makes them a
+    ``DiffractionData``.
+    """
+    with open_scan(path, layout) as scan:
+        frames = np.empty((scan.n_positions, scan.N, scan.N), dtype=np.float32)
+        for start, block in scan.blocks(counts=counts, dc_corner=dc_corner):
+            frames[start : start + len(block)] = block
+        arrays: dict[str, Any] = {
+            "diff3d": frames,
+            "xcoords": scan.xcoords,
+            "ycoords": scan.ycoords,
+            "probeGuess": scan.probe,
+            "_metadata": np.array(json.dumps(scan.metadata)),
+        }
+        if scan.object is not None:
+            arrays["objectGuess"] = scan.object
+        steps = scan.steps + transform_steps(counts=counts, dc_corner=dc_corner)
+    return arrays, steps
+
+
+@contextlib.contextmanager
+def _named(path: Path, name: str, key: str) -> Iterator[None]:
+    """Name the dataset in a check's message: ``FILE: 'key' …`` → ``FILE: 'NAME' (key) …``."""
+    try:
+        yield
+    except DataError as error:
+        text = str(error).replace(f"{path}: '{key}'", f"{path}: '{name}' ({key})", 1)
+        raise DataError(text) from None
+
+
+def _read(dataset: Any, path: Path) -> np.ndarray:
+    try:
+        return np.asarray(dataset[()])
+    except (OSError, RuntimeError, ValueError, TypeError) as problem:
+        raise DataError(
+            f"{path}: '{dataset.name}' cannot be read (truncated or corrupt file?): "
+            f"{one_line(problem)}"
+        ) from None
+
+
+def _frames(h5: Any, path: Path, layout: Hdf5Layout, steps: list[str]) -> Any:
+    if layout.diffraction is not None:
+        frames = locate_dataset(h5, layout.diffraction, path, DataError)
+    else:
+        frames = find_dataset(h5, "diffraction", path, DataError)
+        if frames is None:
+            raise DataError(not_found(h5, "diffraction", path, "--diffraction"))
+    name, shape, kind = frames.name, frames.shape, frames.dtype.kind
+    if kind == "c":
+        raise DataError(f"{path}: '{name}' is complex ({frames.dtype}); it must hold real numbers")
+    if kind not in "iuf":
+        raise DataError(f"{path}: '{name}' has dtype {frames.dtype}; it must hold real numbers")
+    if len(shape) != 3:
+        raster = " (flatten a raster scan's (rows, columns, H, W) to (M, H, W))"
+        raise DataError(
+            f"{path}: '{name}' has shape {shape}; expected frames (M, N, N)"
+            + (raster if len(shape) == 4 else "")
+        )
+    if 0 in shape:
+        raise DataError(f"{path}: '{name}' is empty (shape {shape})")
+    if shape[1] != shape[2]:
+        raise DataError(
+            f"{path}: '{name}' frames are {shape[1]}x{shape[2]}; they must be square "
+            "(crop them to N x N around the zero frequency)"
+        )
+    return frames
+
+
+def _vector(dataset: Any, path: Path, key: str, m: int, frames: str, column=None) -> np.ndarray:
+    array = _read(dataset, path)
+    if column is not None:
+        array = np.asarray(checks._real_numeric(array, str(path), key))
+        if array.ndim != 2 or array.shape[1] not in (2, 3):
+            raise DataError(
+                f"{path}: '{dataset.name}' has shape {array.shape}; expected translations (M, 3)"
+            )
+        array = array[:, column]
+    with _named(path, dataset.name, key):
+        vector = checks.coordinates({key: array}, key, str(path))
+    if vector.size != m:
+        raise DataError(
+            f"{path}: '{dataset.name}' has {vector.size} positions but '{frames}' has {m} frames"
+        )
+    return vector
+
+
+def _positions(h5, path, layout, frames, steps, metadata, *, required):
+    m, name = int(frames.shape[0]), frames.name
+    if layout.x is not None:
+        found = [locate_dataset(h5, layout.x, path, DataError)]
+        found.append(locate_dataset(h5, layout.y, path, DataError))
+        x, y = _pair(found, path, m, name)
+        default_unit = None
+    else:
+        translation = None
+        for candidate in nexus_candidates(h5, "translation"):
+            translation = locate_dataset(h5, candidate, path, DataError, required=False)
+            if translation is not None:
+                break
+        if translation is not None:
+            found = [translation]
+            columns = (("xcoords", 0), ("ycoords", 1))
+            x, y = (_vector(translation, path, k, m, name, c) for k, c in columns)
+        else:
+            pairs = zip(nexus_candidates(h5, "x"), nexus_candidates(h5, "y"), strict=True)
+            pair = next(((a, b) for a, b in pairs if a in h5 and b in h5), None)
+            if pair is None:
+                if not required:
+                    return None
+                tried = ", ".join(nexus_candidates(h5, "translation") + nexus_candidates(h5, "x"))
+                raise DataError(
+                    f"{path}: no scan positions found; looked for {tried} (a NeXus "
+                    "NXcxi_ptycho entry); name them with --x PATH --y PATH (`ptycho data "
+                    "check` or `ptycho data convert`)"
+                )
+            found = [locate_dataset(h5, p, path, DataError) for p in pair]
+            x, y = _pair(found, path, m, name)
+        default_unit = "m"  # NeXus and CXI store lengths in SI units
+    where = " and ".join(f"'{d.name}'" for d in found)
+    unit = layout.positions_unit or _stated_unit(found, path) or default_unit
+    if unit is None:
+        raise DataError(
+            f"{path}: {where} have no units attribute; say what the positions are in with "
+            "--positions-unit m (metres) or px (object pixels)"
+        )
+    if unit == "px":
+        steps.append(f"positions: {m} read from {where}, in object pixels")
+        return x, y
+    scale = 1.0 if layout.positions_unit else nexus.metres_per_unit(found[0])
+    (width, height), geometry = nexus.object_pixel_size(
+        h5, path, int(frames.shape[-1]), layout.pixel_size_m, steps
+    )
+    metadata.update(geometry, pixel_width_m=width, pixel_height_m=height)
+    # The leftmost and topmost patches start at object pixel 0.
+    half = int(frames.shape[-1]) // 2
+    x_px = (x - x.min()) * scale / width + half
+    y_px = (y - y.min()) * scale / height + half
+    steps.append(
+        f"positions: {m} read from {where} in metres, converted to object pixels and "
+        f"shifted so the first patches start at pixel 0 (x {x_px.min():.1f}..{x_px.max():.1f}, "
+        f"y {y_px.min():.1f}..{y_px.max():.1f} px)"
+    )
+    return x_px, y_px
+
+
+def _stated_unit(found: list, path: Path) -> str | None:
+    units = [nexus.units_of(dataset) for dataset in found]
+    if all(unit is None for unit in units):
+        return None
+    stated = next(d for d, u in zip(found, units, strict=True) if u is not None)
+    return nexus.length_unit(stated, path)
+
+
+def _pair(found: list, path: Path, m: int, frames: str) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        _vector(found[0], path, "xcoords", m, frames),
+        _vector(found[1], path, "ycoords", m, frames),
+    )
+
+
+def _probe(h5, path, layout, n, steps, *, required) -> np.ndarray | None:
+    if layout.probe is not None:
+        dataset = locate_dataset(h5, layout.probe, path, DataError)
+    else:
+        dataset = find_dataset(h5, "probe", path, DataError)
+        if dataset is None:
+            if not required:
+                return None
+            raise DataError(
+                not_found(h5, "probe", path, "--probe") + " (or --probe-from PRODUCT.h5)"
+            )
+    with _named(path, dataset.name, "probeGuess"):
+        probe = checks.probe({"probeGuess": _read(dataset, path)}, str(path), n, steps=steps)
+    steps.append(f"probe: {probe.shape[0]} mode(s) read from '{dataset.name}'")
+    return probe
