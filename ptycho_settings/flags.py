@@ -53,6 +53,8 @@ def add_settings_arguments(
         group = parser.add_argument_group(f"{section_title} settings")
         for name in names:
             info = SECTION_CLASSES[section_title].model_fields[name]
+            # a switch alone (`--renormalise`) means true; `--renormalise false` still works
+            switch = {"nargs": "?", "const": "true"} if info.annotation is bool else {}
             group.add_argument(
                 *flag_names(name),
                 dest=name,
@@ -60,6 +62,7 @@ def add_settings_arguments(
                 default=argparse.SUPPRESS,
                 metavar=_metavar(info),
                 help=_help(info),
+                **switch,
             )
     deprecated = parser.add_argument_group("deprecated spellings (each warns)")
     for old, section in alias_section(mode).items():

@@ -39,6 +39,9 @@ class InferenceConfig(SamplingFields, SolverConfig, PhaseRangeFields):
     backend: Backend = "pytorch"
     """Engine that runs the model; only `pytorch` exists in this distribution. Legacy key `backend`."""
 
+    renormalise: bool = False
+    """Normalise the test data by its own mean pattern energy instead of the training data's (the bundle's `input_scale`): for data of another dose than the training data. By default the network sees the test amplitudes scaled exactly as it saw the training amplitudes."""
+
     refine_iterations: int = Field(default=0, ge=0)
     """Passes of the iterative solver that refine the network's object against the measured data; 0: none."""
 

@@ -63,6 +63,7 @@ def run_infer(args: argparse.Namespace) -> int:
         neighbor_count=config.neighbor_count,
         seed=config.subsample_seed,
         progress=show_progress,
+        renormalise=config.renormalise,
     )
     figures = {"phase_vmin": config.phase_vmin, "phase_vmax": config.phase_vmax}
     if config.refine_iterations:

@@ -34,8 +34,14 @@ def reconstruct(
     neighbor_count: int | None = None,
     seed: int | None = None,
     progress: bool = False,
+    renormalise: bool = False,
 ) -> Reconstruction:
-    """Predict every group of ``data`` and stitch each channel at its own position."""
+    """Predict every group of ``data`` and stitch each channel at its own position.
+
+    The amplitudes are scaled by the bundle's ``input_scale`` (the training data's α, see
+    ``ptycho_engine.physics.scaling``), so the network sees them as it saw the training data;
+    ``renormalise`` computes α on ``data`` instead, for data of another dose.
+    """
     execution = execution or PyTorchExecutionConfig.from_values({})  # defaults, not PTYCHO_*
     device = execution_device(execution)
     model = bundle.model
@@ -54,6 +60,7 @@ def reconstruct(
         n_groups=n_groups,
         seed=seed if seed is not None else execution.seed,
         cover=True,
+        input_scale=None if renormalise else _stored_input_scale(bundle),
     )
     bundle.to(device)
     network = fold_batch_norms(bundle.module)  # same predictions, ~10 % faster (see fold.py)
@@ -128,3 +135,9 @@ def _synchronise(device: str) -> None:
     # honest timings on asynchronous devices
     if device == "cuda":
         torch.cuda.synchronize()
+
+
+def _stored_input_scale(bundle: LoadedBundle) -> float | None:
+    # bundles of this package always store it; None (recompute) only for a bundle without one
+    value = bundle.scaling.get("input_scale")
+    return float(value) if value else None

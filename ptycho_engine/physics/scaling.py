@@ -4,7 +4,9 @@ The three numbers tie the stored amplitudes ``X = sqrt(counts)`` (see
 ``ptycho_engine.conventions``) to the network and the Poisson likelihood:
 
 - ``alpha = input_normalisation(X)``: the network sees ``alpha * X``, whose mean pattern energy
-  ``mean_m sum_uv (alpha * X)**2`` is ``(N/2)**2``. Computed once, on the training data.
+  ``mean_m sum_uv (alpha * X)**2`` is ``(N/2)**2``. Computed once, on the training data, and
+  stored in the bundle: validation and inference scale their data by the same alpha (unless
+  ``ptycho infer --renormalise`` recomputes it on data of another dose).
 - ``S = photon_scale(nphotons, N) = sqrt(nphotons) / (N/2)``: the Poisson rate is
   ``(S * A_pred)**2`` and the counts are ``(S * alpha * X)**2``, with mean total
   ``S**2 * (N/2)**2 = nphotons`` per pattern. ``nphotons`` only sets the confidence of the

@@ -174,3 +174,34 @@ def test_the_default_inference_batch_is_smaller_on_a_cpu():
         == inference_batch_size(chosen, training.batch_size, "cuda")
         == 5
     )
+
+
+class _InputEcho(nn.Module):
+    """Returns each channel's input amplitudes as the patch: the object shows the input scale."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(torch.complex64)
+
+
+@pytest.mark.parametrize("renormalise", [False, True])
+def test_the_network_sees_the_test_data_as_it_saw_the_training_data(renormalise):
+    # the bundle stores the training data's α; test data of twice the amplitude (4x the dose)
+    # reach the network twice as large unless the user asks to renormalise
+    bundle = _bundle(1)
+    bundle.module.generator = _InputEcho()
+    with torch.no_grad():
+        bundle.module.log_scale.fill_(0.0)  # the network sees α·X exactly
+    stored = 0.25
+    bundle = LoadedBundle(bundle.module, bundle.model, bundle.training, {}, {},
+                          {"input_scale": stored}, path=None)  # fmt: skip
+    positions = np.array([[100.0, 100.0], [180.0, 100.0]])
+    data = _scan(positions)
+    data = validate_arrays({"diff3d": 2.0 * data.diffraction, "xcoords": positions[:, 0],
+                            "ycoords": positions[:, 1], "probeGuess": data.probe})  # fmt: skip
+    execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu"})
+    result = reconstruct(bundle, data, execution, renormalise=renormalise)
+    own = (N / 2) / np.sqrt((data.diffraction.astype(np.float64) ** 2).sum(axis=(1, 2)).mean())
+    expected = own if renormalise else stored
+    assert result.input_scale == pytest.approx(expected)
+    row, col = int(100 - result.origin[1]), int(100 - result.origin[0])
+    assert abs(result.object[row, col]) == pytest.approx(2.0 * expected, rel=1e-5)
