@@ -181,10 +181,9 @@ def _check_truth(patches: Tensor, truth: Tensor | None) -> None:
 
 
 def _supervised_loss(patches: Tensor, truth: Tensor | None) -> Tensor:
+    # mean amplitude error + mean wrapped phase error, as the real-space loss
     _check_truth(patches, truth)
-    amplitude = (patches.abs() - truth.abs()).abs().mean()
-    phase = torch.angle(patches * truth.conj()).abs().mean()  # wrapped phase difference
-    return amplitude + phase
+    return realspace_mae(patches, truth)
 
 
 def _restore_estimate_probe(module: Pinn, incompatible_keys) -> None:

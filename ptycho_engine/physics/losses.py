@@ -20,7 +20,14 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-__all__ = ["RATE_FLOOR", "amplitude_mae", "poisson_nll", "realspace_mae"]
+__all__ = [
+    "PHASE_FLOOR",
+    "RATE_FLOOR",
+    "amplitude_mae",
+    "phase_difference",
+    "poisson_nll",
+    "realspace_mae",
+]
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -94,13 +101,29 @@ def amplitude_mae(pred: Tensor, measured: Tensor, *, reduction: Reduction = "mea
 def realspace_mae(pred_obj: Tensor, true_obj: Tensor, *, reduction: Reduction = "mean") -> Tensor:
     """Complex-object error: ``|(|p| - |t|)| + |angle(p * conj(t))|`` per pixel.
 
-    The phase term uses the wrapped phase difference, so phases near +pi and -pi agree. It has
-    no gradient where either object is exactly zero (the phase is undefined there).
+    The phase term uses the wrapped phase difference, so phases near +pi and -pi agree. It is
+    0, with no gradient, where either object is (nearly) zero (:func:`phase_difference`).
 
     Parameters
     ----------
     pred_obj, true_obj : complex Tensor of shape (..., H, W)
     """
     amplitude_error = (pred_obj.abs() - true_obj.abs()).abs()
-    phase_error = torch.angle(pred_obj * true_obj.conj()).abs()
+    phase_error = phase_difference(pred_obj, true_obj).abs()
     return _reduce(amplitude_error + phase_error, reduction)
+
+
+PHASE_FLOOR = 1e-12
+"""Below this ``|p·conj(t)|`` the phase difference counts as 0: ``angle``'s gradient,
+``1/|z|``, overflows to NaN for tiny non-zero products (a sigmoid amplitude head, or a physics
+estimate that is dark outside the probe, gives them), which would stop training at once."""
+
+
+def phase_difference(pred_obj: Tensor, true_obj: Tensor) -> Tensor:
+    """Wrapped phase difference ``angle(p * conj(t))`` in (-pi, pi], 0 with no gradient where
+    ``|p * conj(t)| <= PHASE_FLOOR`` (the phase is undefined there).
+    """
+    product = pred_obj * true_obj.conj()
+    defined = product.abs() > PHASE_FLOOR
+    safe = torch.where(defined, product, torch.ones_like(product))  # finite gradient everywhere
+    return torch.where(defined, torch.angle(safe), torch.zeros_like(product.real))

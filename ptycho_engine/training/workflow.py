@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from ptycho_engine.bundle import write_bundle
 from ptycho_engine.data.dataset import GroupedScan, group_scan
 from ptycho_engine.data.npz import DiffractionData, load_diffraction
-from ptycho_engine.errors import EngineError
+from ptycho_engine.errors import DataError, EngineError
 from ptycho_engine.hardware import inference_batch_size, probe_hardware
 from ptycho_engine.network.estimate_table import estimate_table
 from ptycho_engine.physics.probe import prepare_probe
@@ -197,7 +197,21 @@ def group_for_training(
 ) -> GroupedScan:
     """Group ``data`` with the sampling settings of ``config`` (``n_groups`` overrides them)."""
     seed = config.subsample_seed if config.subsample_seed is not None else execution.seed
-    needs_truth = config.realspace_weight > 0 or config.model.model_type == "supervised"
+    supervised = config.model.model_type == "supervised"
+    needs_truth = config.realspace_weight > 0 or supervised
+    if needs_truth and data.object is None:
+        why, fix = (
+            ("supervised training (model_type = supervised) learns from", "model_type = pinn")
+            if supervised
+            else (
+                "the real-space loss (realspace_weight > 0) compares with",
+                "realspace_weight = 0",
+            )
+        )
+        raise DataError(
+            f"{data.source}: {why} the ground-truth object `objectGuess`, which this file does "
+            f"not have; use a file with `objectGuess` (`ptycho simulate` writes one) or set {fix}"
+        )
     return group_scan(
         data,
         gridsize=config.model.gridsize,

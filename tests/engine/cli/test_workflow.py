@@ -177,6 +177,29 @@ def test_tensorflow_backend_is_refused_clearly(tmp_path, capsys):
     assert status == 2 and "no TensorFlow engine" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "fix"),
+    [
+        (["--model-type", "supervised"], "model_type = pinn"),
+        (["--realspace-weight", "1", "--realspace-mae-weight", "1"], "realspace_weight = 0"),
+    ],
+)
+def test_training_that_needs_the_truth_refuses_a_file_without_object_guess(
+    tmp_path, capsys, flags, fix
+):
+    from tests.conftest import write_npz
+
+    data = write_npz(tmp_path / "no_truth.npz", M=16)
+    out = tmp_path / "model"
+    status = main(
+        ["train", "--train-data-file", str(data), "--output-dir", str(out), *flags, *TINY]
+    )
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1, err
+    assert str(data) in err and "`objectGuess`" in err and fix in err
+    assert not (out / "wts.h5.zip").exists()
+
+
 _WITHOUT_TORCH = (
     "import sys; sys.modules['torch'] = sys.modules['lightning'] = None; "
     "from ptycho_engine.cli import main; sys.exit(main(sys.argv[1:]))"

@@ -83,3 +83,17 @@ def test_realspace_mae_adds_amplitude_and_wrapped_phase_errors():
     true = torch.polar(torch.tensor([0.8, 0.5]), torch.tensor([-math.pi + 0.1, 0.0]))
     errors = realspace_mae(pred, true, reduction="none")
     torch.testing.assert_close(errors, torch.tensor([0.2 + 0.2, 0.3]))
+
+
+def test_realspace_mae_has_a_finite_gradient_where_an_object_is_dark():
+    # a dark predicted pixel (exactly 0 or tiny, as a sigmoid head or an estimate that is dark
+    # outside the probe gives) made angle's gradient NaN and stopped supervised training at once
+    amplitude = torch.tensor([0.0, 1e-25, 1e-30, 0.7], requires_grad=True)
+    phase = torch.tensor([0.3, 0.3, 0.3, 0.3], requires_grad=True)
+    true = torch.polar(torch.full((4,), 0.8), torch.full((4,), 0.1))
+    loss = realspace_mae(torch.polar(amplitude, phase), true)
+    loss.backward()
+    assert torch.isfinite(amplitude.grad).all() and torch.isfinite(phase.grad).all()
+    assert float(phase.grad[3]) == pytest.approx(0.25)  # d|0.3 - 0.1|/dphase / 4 elements
+    errors = realspace_mae(torch.polar(amplitude, phase), true, reduction="none")
+    torch.testing.assert_close(errors[0], torch.tensor(0.8))  # no phase where undefined
