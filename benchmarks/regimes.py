@@ -56,13 +56,17 @@ QUICK = (
     ("zoneplate", 0.6, 1e6),
     ("disk", 0.0, 1e6),
     ("disk", 0.3, 1e6),
+    ("disk", 0.8, 1e6),
     ("disk", 0.6, 1e4),
+    ("disk", 0.6, 1e8),
 )
 """The quick subset: the three probes at a usual overlap and dose, then the disk probe at low
 overlap and at low dose (where a network trained elsewhere could beat a solver at equal time).
 """
 
-METHODS = ("untrained", "network", "net+refine", "solver@net", "solver@refine", "solver")
+METHODS = ("untrained", "network", "solver@net", "net+refine", "solver@refine", "solver")
+EQUAL_TIME = (("network", "solver@net"), ("net+refine", "solver@refine"))
+"""The pairs compared at the same reconstruction wall time."""
 LABELS = {
     "untrained": "untrained\n(estimate)",
     "network": "network\nalone",
@@ -77,8 +81,14 @@ ROW_HEADER = (
 )
 
 
+def _photons(photons: float) -> str:
+    """1e6, not 1e+06."""
+    mantissa, exponent = f"{photons:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def _cell_name(probe: str, overlap: float, photons: float) -> str:
-    return f"{probe} ov{overlap:g} {photons:.0e}".replace("e+0", "e")
+    return f"{probe} ov{overlap:g} {_photons(photons)}"
 
 
 def _entry(reconstruction, data, seconds, solver_result=None) -> dict:
@@ -249,6 +259,7 @@ def run_grid(args, methods: _Methods) -> list[dict]:
                 "test_positions": test_data.n_positions,
                 "dropped": dropped,
                 "train_s": train_s,
+                "note": f"training {train_s:.0f} s",
                 "methods": results,
             }
         )
@@ -271,7 +282,7 @@ def run_amortised(args, methods: _Methods) -> list[dict]:
     train_path, train_data = methods.save(scans[0], "scan_0.npz")
     bundle_path, train_s = methods.train(train_path, photons, train_data.n_positions, "0")
     print(
-        f"trained once on scan 0 ({probe}, overlap {overlap:g}, {photons:.0e} photons, "
+        f"trained once on scan 0 ({probe}, overlap {overlap:g}, {_photons(photons)} photons, "
         f"{train_data.n_positions} positions): {train_s:.1f} s"
     )
     print(ROW_HEADER + f"{'patterns/s':>12}")
@@ -293,6 +304,7 @@ def run_amortised(args, methods: _Methods) -> list[dict]:
                 "positions": data.n_positions,
                 "patterns_per_s": rate,
                 "train_s": train_s,
+                "note": f"network {rate:.0f} patterns/s",
                 "methods": results,
             }
         )
@@ -300,7 +312,11 @@ def run_amortised(args, methods: _Methods) -> list[dict]:
 
 
 def heat_map(rows: list[dict], path: Path, title: str) -> None:
-    """Rows the cells, columns the methods, colour min(amplitude, phase) SSIM, best framed."""
+    """Rows the cells, columns the methods, colour min(amplitude, phase) SSIM.
+
+    Columns pair the network with the solver given the same wall time; the winner of each
+    pair is printed in bold with a star, the best of the row is framed in red.
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # deferred: matplotlib's import cost
@@ -310,28 +326,58 @@ def heat_map(rows: list[dict], path: Path, title: str) -> None:
 
     values = np.array([[_min_ssim(row["methods"][m]) for m in METHODS] for row in rows])
     seconds = np.array([[row["methods"][m]["seconds"] for m in METHODS] for row in rows])
-    fig, ax = plt.subplots(figsize=(1.5 * len(METHODS) + 2.5, 0.62 * len(rows) + 1.9))
-    image = ax.imshow(values, cmap="viridis", vmin=max(0.0, values.min() - 0.02), vmax=1.0)
+    fig, ax = plt.subplots(figsize=(1.35 * len(METHODS) + 3.2, 0.6 * len(rows) + 2.0))
+    low = max(0.0, float(values.min()) - 0.02)
+    image = ax.imshow(values, cmap="viridis", vmin=low, vmax=1.0, aspect="auto")
     ax.set_xticks(range(len(METHODS)), [LABELS[m] for m in METHODS], fontsize=9)
-    ax.set_yticks(range(len(rows)), [row["name"] for row in rows], fontsize=9)
+    names = [f"{row['name']}\n({row['note']})" for row in rows]
+    ax.set_yticks(range(len(rows)), names, fontsize=8.5)
     ax.xaxis.tick_top()
-    middle = (values.min() + 1.0) / 2
+    ax.tick_params(length=0)
+    column = {m: j for j, m in enumerate(METHODS)}
+    pair_winners = set()
+    for first, second in EQUAL_TIME:
+        for i in range(len(rows)):
+            a, b = values[i, column[first]], values[i, column[second]]
+            pair_winners.add((i, column[first] if a >= b else column[second]))
+    middle = (low + 1.0) / 2
     for i, j in np.ndindex(values.shape):
         colour = "black" if values[i, j] > middle else "white"
-        ax.text(j, i - 0.1, f"{values[i, j]:.3f}", ha="center", va="center", color=colour)
+        bold = (i, j) in pair_winners
+        text = f"{values[i, j]:.3f}" + (" *" if bold else "")
+        weight = "bold" if bold else "normal"
+        ax.text(j, i - 0.12, text, ha="center", va="center", color=colour, weight=weight)
         ax.text(
-            j, i + 0.27, f"{seconds[i, j]:.2f} s", ha="center", va="center", color=colour,
+            j, i + 0.25, f"{seconds[i, j]:.2f} s", ha="center", va="center", color=colour,
             fontsize=7,
         )  # fmt: skip
     for i, j in enumerate(values.argmax(axis=1)):
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", lw=2.5))
-    ax.axvline(0.5, color="white", lw=1)  # the estimate apart from the methods
+        ax.add_patch(Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, ec="red", lw=2.2))
+    for x in (0.5, 2.5, 4.5):  # the estimate | network vs solver | refined vs solver | solver
+        ax.axvline(x, color="white", lw=2.5)
     colour_bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
     colour_bar.set_label("min(amplitude SSIM, phase SSIM)")
-    ax.set_title(title, fontsize=10, pad=8)
+    ax.set_title(title, fontsize=9, pad=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _title(record: dict) -> str:
+    rows = record["rows"]
+    if record["mode"] == "amortised":
+        row = rows[0]
+        what = (
+            f"{row['probe']}, overlap {row['overlap']:g}, {_photons(row['photons'])} photons; "
+            f"trained once on another scan ({row['train_s']:.0f} s, not included)"
+        )
+    else:
+        what = "test region of each cell; training not included"
+    return (
+        f"benchmarks/regimes.py --{record['mode']}, {record['date']}: min(amplitude, phase) "
+        f"SSIM, small: reconstruction wall s\n({what}; CPU, {record['cpus']} shared cores)\n"
+        "bold *: wins its equal-time pair; red frame: best in row"
+    )
 
 
 def _parse_cell(text: str) -> tuple[str, float, float]:
@@ -365,8 +411,15 @@ def main() -> None:
     parser.add_argument("--photons", type=float, default=1e6, help="--amortised: photons")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--replot", type=Path, metavar="JSON", help="only redraw the heat map of a written JSON"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "docs" / "img")
     args = parser.parse_args()
+    if args.replot is not None:
+        record = json.loads(args.replot.read_text())
+        heat_map(record["rows"], args.replot.with_suffix(".png"), _title(record))
+        return
     import torch
 
     quiet()
@@ -396,11 +449,7 @@ def main() -> None:
         "rows": rows,
     }
     (args.out / f"regimes_{mode}.json").write_text(json.dumps(record, indent=1) + "\n")
-    title = (
-        f"regimes.py --{mode}: test-region min(amp, phase) SSIM; "
-        "small: reconstruction wall s (2 shared CPU cores); red frame: best in row"
-    )
-    heat_map(rows, args.out / f"regimes_{mode}.png", title)
+    heat_map(rows, args.out / f"regimes_{mode}.png", _title(record))
     print(f"wrote {args.out / f'regimes_{mode}.json'} and {args.out / f'regimes_{mode}.png'}")
 
 
