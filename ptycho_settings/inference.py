@@ -34,7 +34,16 @@ class InferenceConfig(SamplingFields, SolverConfig, PhaseRangeFields):
     """Number of groups to reconstruct; None: as few groups as hold every position (about positions/gridsize², each pattern predicted about once); the number of positions seeds one group at each. Legacy key `n_groups`."""
 
     debug: bool = False
-    """Verbose logging and diagnostics. Legacy key `debug`."""
+    """Kept for the legacy params dict only, with no effect in this engine (`ptycho infer --verbose` logs more), so `true` is refused. Legacy key `debug`."""
+
+    n_subsample: int | None = Field(default=None, ge=1)
+    """Kept for the legacy params dict only, with no effect at inference (every position of the data file is reconstructed; subsample the file with `ptycho data` instead), so a value is refused. Legacy key `n_subsample`."""
+
+    enable_oversampling: bool = False
+    """Kept for the legacy params dict only, with no effect at inference (the groups cover every position once), so `true` is refused. Legacy key `enable_oversampling`."""
+
+    neighbor_pool_size: int | None = Field(default=None, ge=1)
+    """Kept for the legacy params dict only, with no effect at inference (no oversampling there), so a value is refused. Legacy key `neighbor_pool_size`."""
 
     backend: Backend = "pytorch"
     """Engine that runs the model; only `pytorch` exists in this distribution. Legacy key `backend`."""
@@ -49,3 +58,22 @@ class InferenceConfig(SamplingFields, SolverConfig, PhaseRangeFields):
     @classmethod
     def _canonical_spellings(cls, data: Any) -> Any:
         return normalise_section("inference", data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _refuse_fields_without_effect(self) -> InferenceConfig:
+        for name, why in _NO_EFFECT.items():
+            value = getattr(self, name)
+            if value != type(self).model_fields[name].default:
+                raise ValueError(
+                    f"`{name}` has no effect in this engine's inference: {why}; it is kept for "
+                    f"the legacy params dict, where only its default is accepted (got {value!r})"
+                )
+        return self
+
+
+_NO_EFFECT = {
+    "debug": "nothing reads it (`ptycho infer --verbose` logs more)",
+    "n_subsample": "every position of the data file is reconstructed (subsample the file instead)",
+    "enable_oversampling": "the inference groups cover every position once",
+    "neighbor_pool_size": "there is no oversampling at inference",
+}

@@ -69,7 +69,7 @@ class TrainingConfig(SamplingFields):
     """Weight of the real-space MAE inside that branch; needs realspace_weight > 0. Legacy key `realspace_mae_weight`."""
 
     positions_provided: bool = True
-    """Scan positions are given with the data (always true for this engine). Legacy key `positions.provided`."""
+    """Kept for the legacy params dict only, with no effect in this engine: positions always come from the data file (`xcoords`/`ycoords`), so `false` is refused. Legacy key `positions.provided`."""
 
     probe_trainable: bool = False
     """Optimise the probe jointly with the network. Legacy key `probe.trainable`."""
@@ -133,6 +133,17 @@ class TrainingConfig(SamplingFields):
         if not is_power_of_two(value):
             raise ValueError(
                 f"batch_size must be a positive power of two (1, 2, 4, … 64), got {value}"
+            )
+        return value
+
+    @field_validator("positions_provided")
+    @classmethod
+    def _positions_from_the_data(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                "`positions_provided` has no effect in this engine: positions always come from "
+                "the data file (xcoords/ycoords); it is kept for the legacy params dict, where "
+                "only true is accepted"
             )
         return value
 

@@ -42,7 +42,6 @@ def _baseline_configs():
         nll_weight=0.7,
         realspace_mae_weight=0.05,
         realspace_weight=0.1,
-        positions_provided=False,
         probe_trainable=True,
         sequential_sampling=True,
         nphotons=5e8,
@@ -56,10 +55,8 @@ def _baseline_configs():
         model_path=Path("/canonical/baseline/model_directory"),
         test_data_file=Path("/canonical/baseline/inference_data.npz"),
         n_groups=512,
-        n_subsample=1024,
         subsample_seed=99,
         output_dir=Path("/canonical/baseline/inference_outputs"),
-        debug=True,
         neighbor_count=6,
     )
     return training, inference
@@ -86,13 +83,13 @@ BASELINE = {
     "nphotons": 5e8,
     "neighbor_count": 6,
     "n_groups": 512,
-    "n_subsample": 1024,
+    "n_subsample": 2048,  # the training value survives: inference refuses one (no effect)
     "subsample_seed": 99,
     "sequential_sampling": True,
-    "positions.provided": False,
+    "positions.provided": True,  # false is refused: it has no effect in this engine
     "probe.trainable": True,
     "intensity_scale.trainable": True,
-    "debug": True,
+    "debug": False,  # true is refused: it has no effect in this engine
     "model_path": "/canonical/baseline/model_directory",
     "output_prefix": "/canonical/baseline/inference_outputs",
     "train_data_file_path": "/canonical/baseline/train_data.npz",
@@ -162,7 +159,7 @@ def test_update_skips_none_so_stale_values_survive():
             scheduler="plateau",
             train_data_file=Path("x.npz"),
         ),
-        InferenceConfig(model_path=Path("m"), test_data_file=Path("t.npz"), n_groups=4, debug=True),
+        InferenceConfig(model_path=Path("m"), test_data_file=Path("t.npz"), n_groups=4),
     ],
 )
 def test_round_trip(config):
