@@ -360,6 +360,28 @@ def not_found(h5: Any, role: str, path: Path, flag: str) -> str:
     )
 
 
+def frames_problem(frames: Any) -> str | None:
+    """What is wrong with the dtype or shape of a frames dataset, or None: real (M, N, N)."""
+    name, shape, dtype = frames.name, frames.shape, frames.dtype
+    if dtype.kind == "c":
+        return f"'{name}' is complex ({dtype}); it must hold real numbers"
+    if dtype.kind not in "iuf":
+        return f"'{name}' has dtype {dtype}; it must hold real numbers"
+    if len(shape) != 3:
+        raster = " (flatten a raster scan's (rows, columns, H, W) to (M, H, W))"
+        return f"'{name}' has shape {shape}; expected frames (M, N, N)" + (
+            raster if len(shape) == 4 else ""
+        )
+    if 0 in shape:
+        return f"'{name}' is empty (shape {shape})"
+    if shape[1] != shape[2]:
+        return (
+            f"'{name}' frames are {shape[1]}x{shape[2]}; they must be square "
+            "(crop them to N x N around the zero frequency)"
+        )
+    return None
+
+
 def _summarise_hdf5(path: Path) -> DataSummary:
     """N from the probe of an HDF5 file's recognised layout, else from its frames."""
     with open_hdf5(path) as h5:
@@ -367,10 +389,9 @@ def _summarise_hdf5(path: Path) -> DataSummary:
         if frames is None:
             raise SettingsError(not_found(h5, "diffraction", path, "--diffraction"))
         shape = frames.shape
-        if len(shape) != 3 or shape[1] != shape[2] or 0 in shape:
-            raise SettingsError(
-                f"{path}: '{frames.name}' has shape {shape}; expected (M, N, N) frames"
-            )
+        problem = frames_problem(frames)
+        if problem:
+            raise SettingsError(f"{path}: {problem}")
         probe = find_dataset(h5, "probe", path)
         n = int(shape[-1])
         if probe is not None and probe.shape[-1] != n:

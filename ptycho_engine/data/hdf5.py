@@ -26,6 +26,7 @@ from ptycho_engine.data import nexus
 from ptycho_engine.errors import DataError
 from ptycho_settings.data_summary import (
     find_dataset,
+    frames_problem,
     is_hdf5_path,
     locate_dataset,
     nexus_candidates,
@@ -68,10 +69,10 @@ class Hdf5Layout:
 
     def __post_init__(self) -> None:
         if self.positions_unit not in (None, *POSITION_UNITS):
-            raise DataError(f"positions unit {self.positions_unit!r}: expected m or px")
+            raise DataError(f"--positions-unit {self.positions_unit!r}: expected m or px")
         size = self.pixel_size_m
         if size is not None and not (math.isfinite(size) and size > 0):
-            raise DataError(f"pixel size {size!r}: expected a positive number of metres")
+            raise DataError(f"--pixel-size {size!r}: expected a positive number of metres")
         if (self.x is None) != (self.y is None):
             raise DataError("--x and --y name the two position datasets; give both or neither")
 
@@ -232,24 +233,9 @@ def _frames(h5: Any, path: Path, layout: Hdf5Layout, steps: list[str]) -> Any:
         frames = find_dataset(h5, "diffraction", path, DataError)
         if frames is None:
             raise DataError(not_found(h5, "diffraction", path, "--diffraction"))
-    name, shape, kind = frames.name, frames.shape, frames.dtype.kind
-    if kind == "c":
-        raise DataError(f"{path}: '{name}' is complex ({frames.dtype}); it must hold real numbers")
-    if kind not in "iuf":
-        raise DataError(f"{path}: '{name}' has dtype {frames.dtype}; it must hold real numbers")
-    if len(shape) != 3:
-        raster = " (flatten a raster scan's (rows, columns, H, W) to (M, H, W))"
-        raise DataError(
-            f"{path}: '{name}' has shape {shape}; expected frames (M, N, N)"
-            + (raster if len(shape) == 4 else "")
-        )
-    if 0 in shape:
-        raise DataError(f"{path}: '{name}' is empty (shape {shape})")
-    if shape[1] != shape[2]:
-        raise DataError(
-            f"{path}: '{name}' frames are {shape[1]}x{shape[2]}; they must be square "
-            "(crop them to N x N around the zero frequency)"
-        )
+    problem = frames_problem(frames)
+    if problem:
+        raise DataError(f"{path}: {problem}")
     return frames
 
 

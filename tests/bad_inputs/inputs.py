@@ -27,7 +27,8 @@ class Case:
     """One bad input: ``write(folder)`` creates it and returns the path to pass to the CLI.
 
     ``commands`` name the CLI invocations it goes through (see ``test_cli._argv``);
-    ``env`` holds the ``PTYCHO_*`` variables set for the run.
+    ``env`` holds the ``PTYCHO_*`` variables set for the run, ``flags`` the arguments added
+    to ``data check`` and ``data convert`` (the HDF5 dataset paths).
     """
 
     id: str
@@ -35,6 +36,7 @@ class Case:
     write: Callable[[Path], Path | None]
     commands: tuple[str, ...]
     env: tuple[tuple[str, str], ...] = ()
+    flags: tuple[str, ...] = ()
 
 
 def good_arrays() -> dict[str, np.ndarray]:
@@ -73,14 +75,20 @@ def bundle_members() -> dict[str, bytes]:
     """Return the members of a valid, untrained N = 64 bundle (built once per session)."""
     import torch
 
+    import numpy as np
+
     from ptycho_engine.bundle import write_bundle
+    from ptycho_engine.physics.probe import prepare_probe
     from ptycho_engine.training.lightning_module import PinnModule
     from ptycho_settings import ModelConfig, TrainingConfig
 
     model = ModelConfig(N=N)
     training = TrainingConfig(model=model, neighbor_count=4)
     torch.manual_seed(0)
-    module = PinnModule(model, training, torch.ones(1, N, N, dtype=torch.complex64), 1.0)
+    # the data files' flat probe, normalised as training stores it
+    probe, _ = prepare_probe(np.ones((N, N), np.complex64), n=N, probe_scale=model.probe_scale,
+                             probe_mask=model.probe_mask)  # fmt: skip
+    module = PinnModule(model, training, probe, 1.0)
     weights = {key: value for key, value in module.state_dict().items() if key != "probe"}
     folder = Path(tempfile.mkdtemp(prefix="ptycho-bad-inputs-"))
     try:

@@ -14,24 +14,31 @@ from pathlib import Path
 import pytest
 
 from ptycho_engine.cli import main
-from tests.bad_inputs import bundle_cases, config_cases, data_cases
+from tests.bad_inputs import bundle_cases, config_cases, data_cases, hdf5_cases
 from tests.bad_inputs.inputs import write_good_bundle, write_good_data
 
-CASES = data_cases.CASES + config_cases.CASES + bundle_cases.CASES
+CASES = data_cases.CASES + hdf5_cases.CASES + config_cases.CASES + bundle_cases.CASES
 EARLIER = {
     "train": {"wts.h5.zip": b"earlier bundle", "checkpoints/last.ckpt": b"earlier"},
     "infer": {"reconstruction.npz": b"earlier reconstruction", "phase.png": b"earlier"},
+    "convert": {"scan.npz": b"earlier conversion"},
 }
 
 
-def _argv(command: str, path: Path | None, folder: Path) -> list[str]:
-    """Return the arguments of ``command`` (a name in the cases' ``commands``) for ``path``."""
+def _argv(command: str, path: Path | None, folder: Path, flags: tuple[str, ...] = ()) -> list[str]:
+    """Return the arguments of ``command`` (a name in the cases' ``commands``) for ``path``;
+    ``flags`` go to the ``data`` commands.
+    """
     good = folder / "good"
     # No other settings flags: a flag would override the bad value of a file or variable.
     train = ["train", "--output-dir", str(folder / "out"), "--overwrite", "--quiet"]
     infer = ["infer", "--output-dir", str(folder / "out"), "--overwrite", "--quiet"]
     argvs = {
-        "check": lambda: ["data", "check", str(path)],
+        "check": lambda: ["data", "check", str(path), *flags],
+        "convert": lambda: [
+            *("data", "convert", str(path), str(folder / "out" / "scan.npz"), "--overwrite"),
+            *flags,
+        ],
         "train-data": lambda: [*train, "--train-data-file", str(path)],
         "infer-data": lambda: [
             *infer,
@@ -97,7 +104,7 @@ def test_bad_input_is_refused_with_one_line(case, command, tmp_path, capsys, mon
     for name, value in case.env:
         monkeypatch.setenv(name, value)
     path = case.write(tmp_path)
-    argv = _argv(command, path, tmp_path)
+    argv = _argv(command, path, tmp_path, case.flags)
     _plant_earlier_outputs(command, tmp_path)
     before = _snapshot(tmp_path)
 
@@ -117,6 +124,27 @@ def test_the_valid_inputs_are_accepted(command, tmp_path, capsys):
     if command == "validate":
         path.write_text('{"training": {"nepochs": 1}}')
     argv = _argv(command, path, tmp_path)
+    if command.startswith(("train", "infer")):
+        argv += ["--accelerator", "cpu"]
+    if command.startswith("train"):
+        argv += ["--nepochs", "1", "--n-groups", "8", "--batch-size", "8"]
+    status, err = run_cli(argv, capsys)
+    assert status == 0, err
+
+
+@pytest.mark.parametrize(
+    ("layout", "command"),
+    [(layout, command) for layout in ("nexus",) for command in hdf5_cases.NEXUS_COMMANDS]
+    + [("plain", command) for command in hdf5_cases.FLAG_COMMANDS],
+)
+def test_the_valid_hdf5_inputs_are_accepted(layout, command, tmp_path, capsys):
+    # The HDF5 cases break one thing of these files (or of these flags).
+    if layout == "nexus":
+        path, flags = hdf5_cases.write_nexus(tmp_path / "scan.nxs"), ()
+    else:
+        path, flags = hdf5_cases.write_plain(tmp_path / "scan.h5"), hdf5_cases.PLAIN_FLAGS
+    (tmp_path / "out").mkdir()
+    argv = _argv(command, path, tmp_path, flags)
     if command.startswith(("train", "infer")):
         argv += ["--accelerator", "cpu"]
     if command.startswith("train"):
