@@ -29,7 +29,6 @@ from ptycho_settings.data_summary import (
     frames_problem,
     is_hdf5_path,
     locate_dataset,
-    nexus_candidates,
     not_found,
     one_line,
     open_hdf5,
@@ -167,13 +166,17 @@ def open_scan(
         frames = _frames(h5, path, layout, steps)
         m, n = int(frames.shape[0]), int(frames.shape[-1])
         metadata: dict = {}
-        xy = _positions(h5, path, layout, frames, steps, metadata, required=need_positions)
+        xy = nexus.read_positions(
+            h5, path, layout, frames, steps, metadata, required=need_positions
+        )
         probe = _probe(h5, path, layout, n, steps, required=need_probe)
         obj = None
         if layout.object is not None:
             dataset = locate_dataset(h5, layout.object, path, DataError)
-            with _named(path, dataset.name, "objectGuess"):
-                obj = checks.object_guess({"objectGuess": _read(dataset, path)}, str(path))
+            with nexus.named(path, dataset.name, "objectGuess"):
+                obj = checks.object_guess(
+                    {"objectGuess": nexus.read_array(dataset, path)}, str(path)
+                )
             steps.append(f"objectGuess {obj.shape} read from '{dataset.name}'")
         metadata["hdf5_source"] = {"file": path.name, "diffraction": frames.name}
         steps.insert(0, f"frames: {m} of {n}x{n} read from '{frames.name}' ({frames.dtype})")
@@ -206,26 +209,6 @@ def read_hdf5(
     return arrays, steps
 
 
-@contextlib.contextmanager
-def _named(path: Path, name: str, key: str) -> Iterator[None]:
-    """Name the dataset in a check's message: ``FILE: 'key' …`` → ``FILE: 'NAME' (key) …``."""
-    try:
-        yield
-    except DataError as error:
-        text = str(error).replace(f"{path}: '{key}'", f"{path}: '{name}' ({key})", 1)
-        raise DataError(text) from None
-
-
-def _read(dataset: Any, path: Path) -> np.ndarray:
-    try:
-        return np.asarray(dataset[()])
-    except (OSError, RuntimeError, ValueError, TypeError) as problem:
-        raise DataError(
-            f"{path}: '{dataset.name}' cannot be read (truncated or corrupt file?): "
-            f"{one_line(problem)}"
-        ) from None
-
-
 def _frames(h5: Any, path: Path, layout: Hdf5Layout, steps: list[str]) -> Any:
     if layout.diffraction is not None:
         frames = locate_dataset(h5, layout.diffraction, path, DataError)
@@ -239,98 +222,6 @@ def _frames(h5: Any, path: Path, layout: Hdf5Layout, steps: list[str]) -> Any:
     return frames
 
 
-def _vector(dataset: Any, path: Path, key: str, m: int, frames: str, column=None) -> np.ndarray:
-    array = _read(dataset, path)
-    if column is not None:
-        array = np.asarray(checks._real_numeric(array, str(path), key))
-        if array.ndim != 2 or array.shape[1] not in (2, 3):
-            raise DataError(
-                f"{path}: '{dataset.name}' has shape {array.shape}; expected translations (M, 3)"
-            )
-        array = array[:, column]
-    with _named(path, dataset.name, key):
-        vector = checks.coordinates({key: array}, key, str(path))
-    if vector.size != m:
-        raise DataError(
-            f"{path}: '{dataset.name}' has {vector.size} positions but '{frames}' has {m} frames"
-        )
-    return vector
-
-
-def _positions(h5, path, layout, frames, steps, metadata, *, required):
-    m, name = int(frames.shape[0]), frames.name
-    if layout.x is not None:
-        found = [locate_dataset(h5, layout.x, path, DataError)]
-        found.append(locate_dataset(h5, layout.y, path, DataError))
-        x, y = _pair(found, path, m, name)
-        default_unit = None
-    else:
-        translation = None
-        for candidate in nexus_candidates(h5, "translation"):
-            translation = locate_dataset(h5, candidate, path, DataError, required=False)
-            if translation is not None:
-                break
-        if translation is not None:
-            found = [translation]
-            columns = (("xcoords", 0), ("ycoords", 1))
-            x, y = (_vector(translation, path, k, m, name, c) for k, c in columns)
-        else:
-            pairs = zip(nexus_candidates(h5, "x"), nexus_candidates(h5, "y"), strict=True)
-            pair = next(((a, b) for a, b in pairs if a in h5 and b in h5), None)
-            if pair is None:
-                if not required:
-                    return None
-                tried = ", ".join(nexus_candidates(h5, "translation") + nexus_candidates(h5, "x"))
-                raise DataError(
-                    f"{path}: no scan positions found; looked for {tried} (a NeXus "
-                    "NXcxi_ptycho entry); name them with --x PATH --y PATH (`ptycho data "
-                    "check` or `ptycho data convert`)"
-                )
-            found = [locate_dataset(h5, p, path, DataError) for p in pair]
-            x, y = _pair(found, path, m, name)
-        default_unit = "m"  # NeXus and CXI store lengths in SI units
-    where = " and ".join(f"'{d.name}'" for d in found)
-    unit = layout.positions_unit or _stated_unit(found, path) or default_unit
-    if unit is None:
-        raise DataError(
-            f"{path}: {where} have no units attribute; say what the positions are in with "
-            "--positions-unit m (metres) or px (object pixels)"
-        )
-    if unit == "px":
-        steps.append(f"positions: {m} read from {where}, in object pixels")
-        return x, y
-    scale = 1.0 if layout.positions_unit else nexus.metres_per_unit(found[0])
-    (width, height), geometry = nexus.object_pixel_size(
-        h5, path, int(frames.shape[-1]), layout.pixel_size_m, steps
-    )
-    metadata.update(geometry, pixel_width_m=width, pixel_height_m=height)
-    # The leftmost and topmost patches start at object pixel 0.
-    half = int(frames.shape[-1]) // 2
-    x_px = (x - x.min()) * scale / width + half
-    y_px = (y - y.min()) * scale / height + half
-    steps.append(
-        f"positions: {m} read from {where} in metres, converted to object pixels and "
-        f"shifted so the first patches start at pixel 0 (x {x_px.min():.1f}..{x_px.max():.1f}, "
-        f"y {y_px.min():.1f}..{y_px.max():.1f} px)"
-    )
-    return x_px, y_px
-
-
-def _stated_unit(found: list, path: Path) -> str | None:
-    units = [nexus.units_of(dataset) for dataset in found]
-    if all(unit is None for unit in units):
-        return None
-    stated = next(d for d, u in zip(found, units, strict=True) if u is not None)
-    return nexus.length_unit(stated, path)
-
-
-def _pair(found: list, path: Path, m: int, frames: str) -> tuple[np.ndarray, np.ndarray]:
-    return (
-        _vector(found[0], path, "xcoords", m, frames),
-        _vector(found[1], path, "ycoords", m, frames),
-    )
-
-
 def _probe(h5, path, layout, n, steps, *, required) -> np.ndarray | None:
     if layout.probe is not None:
         dataset = locate_dataset(h5, layout.probe, path, DataError)
@@ -342,7 +233,9 @@ def _probe(h5, path, layout, n, steps, *, required) -> np.ndarray | None:
             raise DataError(
                 not_found(h5, "probe", path, "--probe") + " (or --probe-from PRODUCT.h5)"
             )
-    with _named(path, dataset.name, "probeGuess"):
-        probe = checks.probe({"probeGuess": _read(dataset, path)}, str(path), n, steps=steps)
+    with nexus.named(path, dataset.name, "probeGuess"):
+        probe = checks.probe(
+            {"probeGuess": nexus.read_array(dataset, path)}, str(path), n, steps=steps
+        )
     steps.append(f"probe: {probe.shape[0]} mode(s) read from '{dataset.name}'")
     return probe

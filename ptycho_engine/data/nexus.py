@@ -1,4 +1,4 @@
-"""Units and geometry of an HDF5 scan: positions in metres to object pixels.
+"""Positions, units and geometry of an HDF5 scan: positions in metres to object pixels.
 
 The object pixel of a far-field scan is λz / (N · detector pixel), λ the wavelength, z the
 sample-detector distance and N the side of the (cropped) frames. The file's own geometry is
@@ -10,12 +10,15 @@ attribute are SI (metres, joules), as CXI requires.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ptycho_engine.data import _checks as checks
 from ptycho_engine.errors import DataError
 from ptycho_settings.data_summary import locate_dataset, nexus_candidates, one_line
 
@@ -120,7 +123,7 @@ def geometry_pixel_size(h5: Any, path: Path, n: int) -> tuple[tuple[float, float
 
     Returns
     -------
-    size : (float, float) or None-like
+    size : (float, float)
         (width, height) in metres, or (0, 0) when the file lacks part of the geometry.
     metadata : dict
         The geometry found (``photon_energy_eV``, ``detector_object_distance_m``,
@@ -175,3 +178,124 @@ def object_pixel_size(
         )
     steps.append(f"object pixel {width:.4g} m x {height:.4g} m from the file: {detail}")
     return (width, height), metadata
+
+
+@contextlib.contextmanager
+def named(path: Path, name: str, key: str) -> Iterator[None]:
+    """Name the dataset in a check's message: ``FILE: 'key' …`` → ``FILE: 'NAME' (key) …``."""
+    try:
+        yield
+    except DataError as error:
+        text = str(error).replace(f"{path}: '{key}'", f"{path}: '{name}' ({key})", 1)
+        raise DataError(text) from None
+
+
+def read_array(dataset: Any, path: Path) -> np.ndarray:
+    """The whole of a (small) dataset, or a one-line :class:`DataError` saying why not."""
+    try:
+        return np.asarray(dataset[()])
+    except (OSError, RuntimeError, ValueError, TypeError) as problem:
+        raise DataError(
+            f"{path}: '{dataset.name}' cannot be read (truncated or corrupt file?): "
+            f"{one_line(problem)}"
+        ) from None
+
+
+def _vector(dataset: Any, path: Path, key: str, m: int, frames: str, column=None) -> np.ndarray:
+    array = read_array(dataset, path)
+    if column is not None:
+        array = np.asarray(checks._real_numeric(array, str(path), key))
+        if array.ndim != 2 or array.shape[1] not in (2, 3):
+            raise DataError(
+                f"{path}: '{dataset.name}' has shape {array.shape}; expected translations (M, 3)"
+            )
+        array = array[:, column]
+    with named(path, dataset.name, key):
+        vector = checks.coordinates({key: array}, key, str(path))
+    if vector.size != m:
+        raise DataError(
+            f"{path}: '{dataset.name}' has {vector.size} positions but '{frames}' has {m} frames"
+        )
+    return vector
+
+
+def read_positions(h5, path, layout, frames, steps, metadata, *, required):
+    """Return the positions (x, y) in object pixels, or None when absent and not ``required``.
+
+    From ``layout.x``/``layout.y``, else the first NeXus translation (M, 3) (columns x, y),
+    else the NeXus x/y pairs. Metres (the ``units`` attribute, ``layout.positions_unit``, or
+    SI for NeXus) are divided by the object pixel size (:func:`object_pixel_size`) and
+    shifted so that the first patches start at object pixel 0; the geometry used goes to
+    ``metadata``, one line per step to ``steps``.
+    """
+    m, name = int(frames.shape[0]), frames.name
+    if layout.x is not None:
+        found = [locate_dataset(h5, layout.x, path, DataError)]
+        found.append(locate_dataset(h5, layout.y, path, DataError))
+        x, y = _pair(found, path, m, name)
+        default_unit = None
+    else:
+        translation = None
+        for candidate in nexus_candidates(h5, "translation"):
+            translation = locate_dataset(h5, candidate, path, DataError, required=False)
+            if translation is not None:
+                break
+        if translation is not None:
+            found = [translation]
+            columns = (("xcoords", 0), ("ycoords", 1))
+            x, y = (_vector(translation, path, k, m, name, c) for k, c in columns)
+        else:
+            pairs = zip(nexus_candidates(h5, "x"), nexus_candidates(h5, "y"), strict=True)
+            pair = next(((a, b) for a, b in pairs if a in h5 and b in h5), None)
+            if pair is None:
+                if not required:
+                    return None
+                tried = ", ".join(nexus_candidates(h5, "translation") + nexus_candidates(h5, "x"))
+                raise DataError(
+                    f"{path}: no scan positions found; looked for {tried} (a NeXus "
+                    "NXcxi_ptycho entry); name them with --x PATH --y PATH (`ptycho data "
+                    "check` or `ptycho data convert`)"
+                )
+            found = [locate_dataset(h5, p, path, DataError) for p in pair]
+            x, y = _pair(found, path, m, name)
+        default_unit = "m"  # NeXus and CXI store lengths in SI units
+    where = " and ".join(f"'{d.name}'" for d in found)
+    unit = layout.positions_unit or _stated_unit(found, path) or default_unit
+    if unit is None:
+        raise DataError(
+            f"{path}: {where} have no units attribute; say what the positions are in with "
+            "--positions-unit m (metres) or px (object pixels)"
+        )
+    if unit == "px":
+        steps.append(f"positions: {m} read from {where}, in object pixels")
+        return x, y
+    scale = 1.0 if layout.positions_unit else metres_per_unit(found[0])
+    (width, height), geometry = object_pixel_size(
+        h5, path, int(frames.shape[-1]), layout.pixel_size_m, steps
+    )
+    metadata.update(geometry, pixel_width_m=width, pixel_height_m=height)
+    # The leftmost and topmost patches start at object pixel 0.
+    half = int(frames.shape[-1]) // 2
+    x_px = (x - x.min()) * scale / width + half
+    y_px = (y - y.min()) * scale / height + half
+    steps.append(
+        f"positions: {m} read from {where} in metres, converted to object pixels and "
+        f"shifted so the first patches start at pixel 0 (x {x_px.min():.1f}..{x_px.max():.1f}, "
+        f"y {y_px.min():.1f}..{y_px.max():.1f} px)"
+    )
+    return x_px, y_px
+
+
+def _stated_unit(found: list, path: Path) -> str | None:
+    units = [units_of(dataset) for dataset in found]
+    if all(unit is None for unit in units):
+        return None
+    stated = next(d for d, u in zip(found, units, strict=True) if u is not None)
+    return length_unit(stated, path)
+
+
+def _pair(found: list, path: Path, m: int, frames: str) -> tuple[np.ndarray, np.ndarray]:
+    return (
+        _vector(found[0], path, "xcoords", m, frames),
+        _vector(found[1], path, "ycoords", m, frames),
+    )
