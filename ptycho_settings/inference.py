@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -47,6 +47,9 @@ class InferenceConfig(SamplingFields, SolverConfig, PhaseRangeFields):
 
     backend: Backend = "pytorch"
     """Engine that runs the model; only `pytorch` exists in this distribution. Legacy key `backend`."""
+
+    probe: Literal["check", "bundle", "data"] = "check"
+    """Which probe serves a test file whose `probeGuess` differs from the bundle's (relative difference above 5 % after normalisation and a global phase): `check` refuses such a file, `bundle` stitches and refines with the trained probe, `data` stitches and refines with the file's probe (the network itself always predicts with the probe it was trained with)."""
 
     renormalise: bool = False
     """Normalise the test data by its own mean pattern energy instead of the training data's (the bundle's `input_scale`): for data of another dose than the training data. By default the network sees the test amplitudes scaled exactly as it saw the training amplitudes."""

@@ -39,7 +39,7 @@ def run_infer(args: argparse.Namespace) -> int:
     # the engine (torch) only once the settings are valid
     from ptycho_engine.data.npz import load_diffraction
     from ptycho_engine.hardware import execution_device
-    from ptycho_engine.inference import reconstruct
+    from ptycho_engine.inference import choose_probe, reconstruct
     from ptycho_engine.metrics import evaluate_reconstruction
     from ptycho_engine.metrics.format import format_metrics  # its package imports scikit-image
     from ptycho_engine.outputs import check_output_dir, write_outputs
@@ -54,6 +54,7 @@ def run_infer(args: argparse.Namespace) -> int:
         check_product_path(args.product, overwrite=args.overwrite)
     data = load_diffraction(config.test_data_file)
     bundle = load_bundle(config.model_path)
+    data_probe = choose_probe(bundle, data, config.probe)  # before any work
     show_progress = execution.enable_progress_bar and not args.quiet
     reconstruction = reconstruct(
         bundle,
@@ -64,6 +65,7 @@ def run_infer(args: argparse.Namespace) -> int:
         seed=config.subsample_seed,
         progress=show_progress,
         renormalise=config.renormalise,
+        stitch_probe=data_probe,
     )
     figures = {"phase_vmin": config.phase_vmin, "phase_vmax": config.phase_vmax}
     if config.refine_iterations:

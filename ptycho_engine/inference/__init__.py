@@ -4,6 +4,6 @@
 Python twin of ``ptycho infer``; bundles load with :func:`ptycho_engine.pinn.load_bundle`.
 """
 
-from ptycho_engine.inference.predict import prediction_precision, reconstruct
+from ptycho_engine.inference.predict import choose_probe, prediction_precision, reconstruct
 
-__all__ = ["prediction_precision", "reconstruct"]
+__all__ = ["choose_probe", "prediction_precision", "reconstruct"]

@@ -18,7 +18,12 @@ from ptycho_engine.hardware import execution_device, inference_batch_size
 from ptycho_engine.network.estimate_table import estimate_table
 from ptycho_engine.network.fold import fold_batch_norms
 from ptycho_engine.physics.canvas import Stitcher, canvas_frame
-from ptycho_engine.physics.probe import probe_weight
+from ptycho_engine.physics.probe import (
+    PROBE_TOLERANCE,
+    prepare_probe,
+    probe_difference,
+    probe_weight,
+)
 from ptycho_engine.pinn import LoadedBundle
 from ptycho_engine.reconstruction import Reconstruction
 from ptycho_settings import PyTorchExecutionConfig
@@ -35,12 +40,15 @@ def reconstruct(
     seed: int | None = None,
     progress: bool = False,
     renormalise: bool = False,
+    stitch_probe: torch.Tensor | None = None,
 ) -> Reconstruction:
     """Predict every group of ``data`` and stitch each channel at its own position.
 
     The amplitudes are scaled by the bundle's ``input_scale`` (the training data's α, see
     ``ptycho_engine.physics.scaling``), so the network sees them as it saw the training data;
-    ``renormalise`` computes α on ``data`` instead, for data of another dose.
+    ``renormalise`` computes α on ``data`` instead, for data of another dose. Patches are
+    weighted by the intensity of the network's probe, or of ``stitch_probe`` when given (the
+    data's own probe, :func:`choose_probe`).
     """
     execution = execution or PyTorchExecutionConfig.from_values({})  # defaults, not PTYCHO_*
     device = execution_device(execution)
@@ -65,7 +73,8 @@ def reconstruct(
     bundle.to(device)
     network = fold_batch_norms(bundle.module)  # same predictions, ~10 % faster (see fold.py)
     origin, shape = canvas_frame(scan.positions, model.N)
-    stitcher = Stitcher(shape, origin, probe_weight(network.probe.detach()).to(device))
+    weight_probe = network.probe.detach() if stitch_probe is None else stitch_probe
+    stitcher = Stitcher(shape, origin, probe_weight(weight_probe).to(device))
     batch = inference_batch_size(execution, bundle.training.batch_size, device)
     positions = torch.from_numpy(scan.positions)
     timings = {"predict_s": 0.0, "stitch_s": 0.0}
@@ -141,3 +150,34 @@ def _stored_input_scale(bundle: LoadedBundle) -> float | None:
     # bundles of this package always store it; None (recompute) only for a bundle without one
     value = bundle.scaling.get("input_scale")
     return float(value) if value else None
+
+
+def choose_probe(bundle: LoadedBundle, data: DiffractionData, choice: str) -> torch.Tensor | None:
+    """The probe that stitches (and refines) ``data``: None for the bundle's, or the data's own.
+
+    ``choice`` is ``InferenceConfig.probe``: with ``check`` a ``probeGuess`` that differs from
+    the probe the network was trained with (:data:`~ptycho_engine.physics.probe.PROBE_TOLERANCE`
+    after the same normalisation) is refused; ``bundle`` keeps the trained probe; ``data``
+    returns the data's normalised probe.
+    """
+    if choice == "bundle":
+        return None
+    model = bundle.model
+    if data.N != model.N:
+        return None  # reconstruct refuses the size with its own message
+    own, _ = prepare_probe(
+        data.probe, n=model.N, probe_scale=model.probe_scale, probe_mask=model.probe_mask
+    )
+    if choice == "data":
+        return own
+    # with a trained probe the data should match the probe training started from
+    trained = getattr(bundle.module, "estimate_probe", bundle.module.probe).detach().cpu()
+    difference = probe_difference(own, trained)
+    if difference > PROBE_TOLERANCE:
+        raise EngineError(
+            f"{data.source}: its probeGuess differs from the probe of the bundle {bundle.path} "
+            f"by {difference:.0%} (relative, after normalisation and a global phase; tolerance "
+            f"{PROBE_TOLERANCE:.0%}); choose --probe bundle (stitch and refine with the trained "
+            "probe) or --probe data (with the file's probe)"
+        )
+    return None

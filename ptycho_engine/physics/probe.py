@@ -11,7 +11,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["normalise_probe", "prepare_probe", "probe_weight", "soft_disk_mask"]
+__all__ = [
+    "PROBE_TOLERANCE",
+    "normalise_probe",
+    "prepare_probe",
+    "probe_difference",
+    "probe_weight",
+    "soft_disk_mask",
+]
 
 
 def soft_disk_mask(
@@ -137,3 +144,24 @@ def prepare_probe(
     if mask is not None:
         normalised = normalised * mask
     return normalised.to(torch.complex64), float(q)
+
+
+PROBE_TOLERANCE = 0.05
+"""Largest :func:`probe_difference` at which two normalised probes count as the same probe."""
+
+
+def probe_difference(probe: Tensor, reference: Tensor) -> float:
+    """Relative difference ``min_c ||probe − e^{ic}·reference|| / ||reference||`` of two probes.
+
+    Both are normalised probes (:func:`prepare_probe`) of shape (P, N, N) or (N, N); a global
+    phase is not a difference (it does not change the data). Probes of different shapes or
+    mode counts differ by ``inf``.
+    """
+    a = probe.reshape(-1, *probe.shape[-2:]).to(torch.complex128)
+    b = reference.reshape(-1, *reference.shape[-2:]).to(torch.complex128)
+    if a.shape != b.shape:
+        return float("inf")
+    inner = torch.sum(b.conj() * a)  # e^{ic} = inner/|inner| minimises the distance
+    phase = inner / inner.abs() if inner.abs() > 0 else torch.ones((), dtype=inner.dtype)
+    norm = torch.linalg.vector_norm(b)
+    return float(torch.linalg.vector_norm(a - phase * b) / norm) if norm > 0 else float("inf")

@@ -73,9 +73,8 @@ def write_config(path: Path, settings: dict) -> Path:
 @cache
 def bundle_members() -> dict[str, bytes]:
     """Return the members of a valid, untrained N = 64 bundle (built once per session)."""
-    import torch
-
     import numpy as np
+    import torch
 
     from ptycho_engine.bundle import write_bundle
     from ptycho_engine.physics.probe import prepare_probe

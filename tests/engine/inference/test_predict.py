@@ -205,3 +205,49 @@ def test_the_network_sees_the_test_data_as_it_saw_the_training_data(renormalise)
     assert result.input_scale == pytest.approx(expected)
     row, col = int(100 - result.origin[1]), int(100 - result.origin[0])
     assert abs(result.object[row, col]) == pytest.approx(2.0 * expected, rel=1e-5)
+
+
+def test_a_test_file_with_another_probe_is_refused_unless_a_probe_is_chosen():
+    from ptycho_engine.errors import EngineError
+    from ptycho_engine.inference import choose_probe
+
+    from ptycho_engine.physics.probe import prepare_probe
+
+    bundle = _bundle(1)
+    positions = np.array([[100.0, 100.0], [150.0, 100.0]])
+    same = _scan(positions)
+    model = bundle.model  # trained with the flat probe of the data, normalised as training does
+    trained, _ = prepare_probe(same.probe, n=N, probe_scale=model.probe_scale,
+                               probe_mask=model.probe_mask)  # fmt: skip
+    bundle.module.probe.copy_(trained)
+    assert choose_probe(bundle, same, "check") is None  # same probe: nothing to choose
+    yy, xx = np.mgrid[:N, :N] - N / 2
+    gaussian = np.exp(-(xx**2 + yy**2) / (2 * 8.0**2)).astype(np.complex64)
+    other = validate_arrays({"diff3d": same.diffraction, "xcoords": positions[:, 0],
+                             "ycoords": positions[:, 1], "probeGuess": gaussian})  # fmt: skip
+    with pytest.raises(EngineError, match=r"probeGuess differs .* --probe bundle .* --probe data"):
+        choose_probe(bundle, other, "check")
+    assert choose_probe(bundle, other, "bundle") is None
+    chosen = choose_probe(bundle, other, "data")
+    # the data's probe, normalised as training normalises: same shape as the Gaussian
+    ratio = np.abs(chosen.numpy()[0]) / np.abs(gaussian)
+    np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-4)
+    # a global phase alone is no difference
+    turned = validate_arrays({"diff3d": same.diffraction, "xcoords": positions[:, 0],
+                              "ycoords": positions[:, 1],
+                              "probeGuess": np.exp(1j * 0.7) * same.probe})  # fmt: skip
+    assert choose_probe(bundle, turned, "check") is None
+
+
+def test_the_data_probe_sets_the_stitching_weights():
+    bundle = _bundle(1)
+    positions = np.array([[100.0, 100.0]])
+    execution = PyTorchExecutionConfig.from_values({"accelerator": "cpu"})
+    flat = reconstruct(bundle, _scan(positions), execution)
+    yy, xx = np.mgrid[:N, :N] - N / 2
+    gaussian = torch.from_numpy(np.exp(-(xx**2 + yy**2) / 50.0).astype(np.complex64))[None]
+    lit = reconstruct(bundle, _scan(positions), execution, stitch_probe=gaussian)
+    assert flat.weights.max() == pytest.approx(1.0) and flat.weights[flat.weights > 0].min() > 0.99
+    row, col = int(100 - lit.origin[1]), int(100 - lit.origin[0])
+    assert lit.weights[row, col] == pytest.approx(1.0, abs=1e-3)
+    assert lit.weights[row, col + 20] < 0.01  # the Gaussian's tail weighs little
