@@ -5,7 +5,7 @@ as ``diff3d`` (M, N, N) float32, with every optional key written out explicitly.
 
 An HDF5 input is converted in a stream: its frames are read, checked and transformed one
 block at a time (:data:`ptycho_engine.data.hdf5.BLOCK_FRAMES`) and written straight into the
-``diff3d.npy`` member of the output archive, so memory holds one block, not the file.
+``diff3d.npy`` member of the output archive, so memory holds a block or two, not the file.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def write_streamed(
     overwrite: bool,
 ) -> None:
     """Write ``data`` as :func:`~ptycho_engine.data.npz.save_diffraction` does, its
-    ``diff3d`` taken from ``blocks`` of float32 frames in order, one block in memory at a time.
+    ``diff3d`` taken from ``blocks`` of float32 frames in order, block by block.
 
     ``data.diffraction`` gives only the shape. The archive is written atomically: an error
     in any block (a NaN, a read error) leaves nothing at ``path``.

@@ -4,8 +4,8 @@ Each array of the data contract is read from a dataset path (:class:`Hdf5Layout`
 given is looked for in the recognised layout (``ptycho_settings.data_summary.NEXUS_PATHS``).
 Positions in metres become object pixels through the object pixel size
 (:mod:`ptycho_engine.data.nexus`). The frames are read in blocks of :data:`BLOCK_FRAMES`, so
-that converting a file larger than memory holds one block at a time
-(:func:`ptycho_engine.data.convert.convert_file`). Every problem is one :class:`DataError`
+that converting a file larger than memory holds at most two blocks, the one written and the
+one read (:func:`ptycho_engine.data.convert.convert_file`). Every problem is one :class:`DataError`
 naming the file, the dataset path and what is wrong.
 """
 
@@ -157,8 +157,8 @@ def open_scan(
 ) -> Iterator[Hdf5Scan]:
     """Open ``path`` and read everything but the frames; the file closes with the block.
 
-    ``need_probe``/``need_positions`` False: the probe/positions may be absent (they come
-    from elsewhere, e.g. a Ptychodus product file).
+    ``need_probe``/``need_positions`` False: the probe/positions come from elsewhere (a
+    Ptychodus product file) and are not read; the scan's are None.
     """
     path, layout = Path(path), layout or Hdf5Layout()
     with open_hdf5(path, DataError) as h5:
@@ -166,10 +166,10 @@ def open_scan(
         frames = _frames(h5, path, layout, steps)
         m, n = int(frames.shape[0]), int(frames.shape[-1])
         metadata: dict = {}
-        xy = nexus.read_positions(
-            h5, path, layout, frames, steps, metadata, required=need_positions
-        )
-        probe = _probe(h5, path, layout, n, steps, required=need_probe)
+        xy = None
+        if need_positions:
+            xy = nexus.read_positions(h5, path, layout, frames, steps, metadata, required=True)
+        probe = _probe(h5, path, layout, n, steps) if need_probe else None
         obj = None
         if layout.object is not None:
             dataset = locate_dataset(h5, layout.object, path, DataError)
@@ -222,14 +222,12 @@ def _frames(h5: Any, path: Path, layout: Hdf5Layout, steps: list[str]) -> Any:
     return frames
 
 
-def _probe(h5, path, layout, n, steps, *, required) -> np.ndarray | None:
+def _probe(h5, path, layout, n, steps) -> np.ndarray:
     if layout.probe is not None:
         dataset = locate_dataset(h5, layout.probe, path, DataError)
     else:
         dataset = find_dataset(h5, "probe", path, DataError)
         if dataset is None:
-            if not required:
-                return None
             raise DataError(
                 not_found(h5, "probe", path, "--probe") + " (or --probe-from PRODUCT.h5)"
             )
