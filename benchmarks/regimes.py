@@ -40,6 +40,8 @@ each row framed).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import tempfile
@@ -157,7 +159,8 @@ class _Methods:
             batch_size=16,
         )
         start = time.perf_counter()
-        result = train(config, self.execution)
+        with contextlib.redirect_stdout(io.StringIO()):  # Lightning's (rich) model summary
+            result = train(config, self.execution)
         return result.bundle_path, time.perf_counter() - start
 
     def network(self, bundle, data):
