@@ -27,11 +27,8 @@ def execution_device(execution: PyTorchExecutionConfig) -> str:
 
 
 CPU_INFERENCE_BATCHES = 2
-"""Training batches per inference batch on a CPU, by default (elsewhere 4). Activations that
-stay nearer the cache predict faster: the folded N = 64 generator on 2 cores predicts 256
-gridsize-1 groups in 304, 313–335, 358 and 488 ms at 16, 32, 64 and 256 groups per batch
-(gridsize 2: 428–469, 430, 419–488, 633–679 ms; N = 128, gridsize 1, 64 groups: 290, 355,
-422–474 ms at 16, 32, 64)."""
+"""Training batches per inference batch on a CPU, by default (elsewhere 4): on a CPU,
+activations that stay nearer the cache predict faster than one large batch."""
 
 
 def inference_batch_size(

@@ -13,10 +13,10 @@ pattern's object patch instead, and the generator learns a correction of it.
 
 A single pattern with a known, compact probe over-determines its patch (about N² moduli for
 the 2 · π(N/4)² unknowns of a probe of diameter N/2), so the steps converge towards the
-patch. On the quality benchmark's scan (N = 64, 1e6 photons), the stitched estimates alone
-score amplitude / phase SSIM 0.70 / 0.70 (back-projection), 0.81 / 0.88 (5 steps),
-0.85 / 0.91 (20), 0.88 / 0.93 (50), 0.89 / 0.93 (100). Overlap between positions is not used
-here: that is the physics the network is trained through.
+patch; with a soft Gaussian or a defocused zone-plate beam they do not, whatever their number
+(``benchmarks/estimate.py`` prints the stitched estimates' scores per probe and step count;
+docs/performance.md has the table). Overlap between positions is not used here: that is the
+physics the network is trained through.
 
 The estimate is a fixed function of the pattern and the probe the model was built with (no
 weights; non-persistent buffers, so bundles keep storing the probe once; with a trainable

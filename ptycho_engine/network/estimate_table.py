@@ -24,8 +24,7 @@ scans compute the estimates at every step instead."""
 
 ESTIMATE_CHUNK = {"cpu": 64, "other": 4096}
 """Patterns per estimate call while filling the table, by device type. It bounds the work
-space, and on a CPU the FFTs of the PIE steps run faster on batches that stay in cache: 256
-patterns on 2 cores take 179 ms in chunks of 256 and 118 ms in chunks of 64 (16: 145 ms);
+space; on a CPU the FFTs of the PIE steps run faster on batches that stay in cache, while
 GPUs want large batches."""
 
 
