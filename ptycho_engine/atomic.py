@@ -63,6 +63,7 @@ def atomic_output(path: str | os.PathLike, *, overwrite: bool) -> Iterator[Path]
         os.chmod(temporary, _new_file_mode())
         _flush_to_disk(temporary)
         _commit(temporary, path, overwrite=overwrite)
+        _flush_directory(path.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
@@ -144,6 +145,21 @@ def _flush_to_disk(temporary: Path) -> None:
     # final name on some file systems (ext4 delayed allocation).
     with open(temporary, "rb+") as stream:
         os.fsync(stream.fileno())
+
+
+def _flush_directory(directory: Path) -> None:
+    # The rename lives in the directory's entries: without this fsync a crash can lose the
+    # new name even though the file's data reached the disk.
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # a platform or file system that cannot open directories
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems refuse fsync on a directory; the rename itself stands
+    finally:
+        os.close(descriptor)
 
 
 def _new_file_mode() -> int:

@@ -95,7 +95,7 @@ def reconstruct(
         _synchronise(device)
         timings["predict_s"] += time.perf_counter() - tick
         tick = time.perf_counter()
-        stitcher.add(patches, where.to(device))
+        stitcher.add(patches, where)  # float64 on the host: see Stitcher.add
         _synchronise(device)
         timings["stitch_s"] += time.perf_counter() - tick
     obj, weights = stitcher.result()

@@ -49,15 +49,20 @@ class Stitcher:
 
     def __init__(self, shape: tuple[int, int], origin: tuple[float, float], weight: Tensor) -> None:
         device = weight.device
-        self.origin = torch.tensor(origin, dtype=torch.float32, device=device)
+        # float64 on the host: absolute positions of a large scan (1e6 px) keep their
+        # sub-pixel part only until the origin is subtracted (float32 resolves 0.06 px there)
+        self.origin = torch.tensor(origin, dtype=torch.float64)
         self.weight = weight.float()
         self.values = torch.zeros(shape, dtype=torch.complex64, device=device)  # (H, W)
         self.weights = torch.zeros(shape, dtype=torch.float32, device=device)  # (H, W)
 
     def add(self, patches: Tensor, positions_xy: Tensor) -> None:
-        """Place patches (..., N, N) at positions (..., 2) given in the input frame."""
+        """Place patches (..., N, N) at positions (..., 2) given in the input frame (float64
+        positions keep their precision: the origin is subtracted before the float32 step).
+        """
         n = patches.shape[-1]
-        local = positions_xy.reshape(-1, 2).to(self.origin.device, torch.float32) - self.origin
+        absolute = positions_xy.detach().reshape(-1, 2).to("cpu", torch.float64)
+        local = (absolute - self.origin).to(self.values.device, torch.float32)
         values, weights = place_patches(
             patches.reshape(-1, n, n).to(torch.complex64),
             local,

@@ -96,3 +96,20 @@ def test_output_gets_the_usual_permissions_not_private_ones(tmp_path):
     finally:
         os.umask(mask)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_directory_is_flushed_after_the_rename(tmp_path, monkeypatch):
+    import os
+
+    from ptycho_engine.atomic import atomic_write_bytes
+
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(descriptor):
+        synced.append(os.path.isdir(f"/proc/self/fd/{descriptor}"))
+        return real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    atomic_write_bytes(tmp_path / "out.bin", b"data", overwrite=False)
+    assert synced == [False, True]  # the file's data, then the directory holding its name

@@ -66,3 +66,15 @@ def test_probe_weight_is_normalised_incoherent_intensity():
     modes[0, 8, 8], modes[1, 8, 8], modes[1, 0, 0] = 1.0, 1.0, 1.0
     weight = probe_weight(modes)
     assert weight[8, 8] == 1.0 and weight[0, 0] == 0.5
+
+
+def test_positions_far_from_zero_keep_their_sub_pixel_part():
+    # at 1e6 px float32 resolves 0.06 px; the stitcher subtracts the origin in float64 first
+    weight = torch.ones(8, 8)
+    patch = torch.zeros(1, 8, 8, dtype=torch.complex64)
+    patch[0, 4, 4] = 1.0
+    near, far = Stitcher((20, 20), (0.0, 0.0), weight), Stitcher((20, 20), (1e6, 1e6), weight)
+    near.add(patch, torch.tensor([[10.25, 10.5]], dtype=torch.float64))
+    far.add(patch, torch.tensor([[1e6 + 10.25, 1e6 + 10.5]], dtype=torch.float64))
+    torch.testing.assert_close(far.values, near.values, atol=1e-6, rtol=0)
+    assert near.values.abs().max() < 1.0  # the sub-pixel part was applied (split bilinearly)
