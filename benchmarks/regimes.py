@@ -353,12 +353,9 @@ def heat_map(rows: list[dict], path: Path, title: str) -> None:
     ax.set_yticks(range(len(rows)), names, fontsize=8.5)
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
-    column = {m: j for j, m in enumerate(METHODS)}
-    pair_winners = set()
-    for first, second in EQUAL_TIME:
-        for i in range(len(rows)):
-            a, b = values[i, column[first]], values[i, column[second]]
-            pair_winners.add((i, column[first] if a >= b else column[second]))
+    pair_winners = {
+        (i, j) for i, row in enumerate(rows) for j, m in enumerate(METHODS) if _wins(row, m)
+    }
     middle = (low + 1.0) / 2
     for i, j in np.ndindex(values.shape):
         colour = "black" if values[i, j] > middle else "white"
@@ -380,6 +377,39 @@ def heat_map(rows: list[dict], path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def markdown(rows: list[dict]) -> str:
+    """One Markdown row per cell: amplitude / phase SSIM and seconds of every method."""
+    heads = [LABELS[m].replace("\n", " ") for m in METHODS]
+    lines = [
+        "| cell | " + " | ".join(heads) + " | training s |",
+        "|---" * (len(METHODS) + 2) + "|",
+    ]
+    for row in rows:
+        cells = []
+        for method in METHODS:
+            entry = row["methods"][method]
+            s = entry["scores"]
+            text = (
+                f"{s['amplitude']['ssim']:.3f} / {s['phase']['ssim']:.3f} ({entry['seconds']:.2f} s"
+            )
+            if entry.get("iterations") is not None:
+                text += f", {entry['iterations']} its"
+            text += ")"
+            cells.append(f"**{text}**" if _wins(row, method) else text)
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + f" | {row['train_s']:.0f} |")
+    return "\n".join(lines)
+
+
+def _wins(row: dict, method: str) -> bool:
+    """Whether ``method`` has the higher min SSIM of its equal-time pair."""
+    for first, second in EQUAL_TIME:
+        if method in (first, second):
+            other = second if method == first else first
+            mine, theirs = _min_ssim(row["methods"][method]), _min_ssim(row["methods"][other])
+            return mine > theirs or (mine == theirs and method == first)
+    return False
 
 
 def _title(record: dict) -> str:
@@ -448,6 +478,7 @@ def main() -> None:
     if args.replot is not None:
         record = json.loads(args.replot.read_text())
         heat_map(record["rows"], args.replot.with_suffix(".png"), _title(record))
+        print(markdown(record["rows"]))
         return
     import torch
 
@@ -480,6 +511,7 @@ def main() -> None:
     }
     (args.out / f"regimes_{mode}.json").write_text(json.dumps(record, indent=1) + "\n")
     heat_map(rows, args.out / f"regimes_{mode}.png", _title(record))
+    print(markdown(rows))
     print(f"wrote {args.out / f'regimes_{mode}.json'} and {args.out / f'regimes_{mode}.png'}")
 
 
