@@ -197,6 +197,11 @@ def group_for_training(
 ) -> GroupedScan:
     """Group ``data`` with the sampling settings of ``config`` (``n_groups`` overrides them)."""
     seed = config.subsample_seed if config.subsample_seed is not None else execution.seed
+    if data.N != config.model.N:
+        raise DataError(
+            f"{data.source}: patterns are {data.N}×{data.N} but model.N is {config.model.N}; "
+            f"set model.N = {data.N} (the CLI infers it from probeGuess)"
+        )
     supervised = config.model.model_type == "supervised"
     needs_truth = config.realspace_weight > 0 or supervised
     if needs_truth and data.object is None:
