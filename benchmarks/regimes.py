@@ -27,10 +27,10 @@ fastest of ``--repeat`` inferences, and "the same time" (``--equal-time rate``, 
 gives the solver the number of iterations that fit in that time at the rate of its own full
 run (6) in the same cell; ``--equal-time clock`` stops it on the clock instead.
 
-Amortised mode (``--amortised``): train once on one scan, then reconstruct several new scans
-of other objects with the same probe (``simulate_scans``); for each, the network's
-patterns/s and quality against the solver at the same wall time and run to its stopping
-criterion — the use the method exists for.
+Amortised mode (``--amortised``): per regime (default disk, overlap 0.6, at 1e6 and 1e4
+photons; ``--cell`` for others), train once on one scan, then reconstruct ``--scans`` new
+scans of other objects with the same probe (``simulate_scans``); for each, the network's
+patterns/s and the same six methods — the use the method exists for.
 
 Writes ``DIR/regimes_<mode>.json`` (every score and time) and ``DIR/regimes_<mode>.png`` (a
 heat map: rows the cells, columns the methods, colour min(amplitude, phase) SSIM, the best of
@@ -82,7 +82,7 @@ LABELS = {
     "solver": "solver to\nits stop",
 }
 ROW_HEADER = (
-    f"{'cell':<22}{'method':<15}{'amp SSIM':>9}{'ph SSIM':>9}{'amp PSNR':>10}{'ph PSNR':>10}"
+    f"{'cell':<26}{'method':<15}{'amp SSIM':>9}{'ph SSIM':>9}{'amp PSNR':>10}{'ph PSNR':>10}"
     f"{'FRC px':>8}{'s':>8}{'its':>6}  stop"
 )
 
@@ -118,7 +118,7 @@ def _print_row(name: str, method: str, entry: dict) -> None:
     its = entry.get("iterations")
     stop = entry.get("stopped_by") or ""
     print(
-        f"{name:<22}{method:<15}{amp['ssim']:>9.3f}{phase['ssim']:>9.3f}"
+        f"{name:<26}{method:<15}{amp['ssim']:>9.3f}{phase['ssim']:>9.3f}"
         f"{amp['psnr_db']:>10.2f}{phase['psnr_db']:>10.2f}{cell(frc, 8, 1)}"
         f"{cell(entry['seconds'], 8, 2)}{its if its is not None else '':>6}  {stop}",
         flush=True,
@@ -264,7 +264,7 @@ def run_grid(args, methods: _Methods) -> list[dict]:
         for method in METHODS:
             _print_row(name, method, results[method])
         print(
-            f"{'':<22}(train {train_data.n_positions} / test {test_data.n_positions} positions, "
+            f"{'':<26}(train {train_data.n_positions} / test {test_data.n_positions} positions, "
             f"{dropped} dropped; training {train_s:.1f} s; cell {time.perf_counter() - tick:.0f} s)",
             flush=True,
         )
@@ -285,48 +285,56 @@ def run_grid(args, methods: _Methods) -> list[dict]:
     return rows
 
 
+AMORTISED = (("disk", 0.6, 1e6), ("disk", 0.6, 1e4))
+"""The regimes of ``--amortised``: a usual dose, and the low dose where the network wins."""
+
+
 def run_amortised(args, methods: _Methods) -> list[dict]:
     from ptycho_engine.data.regimes import simulate_scans
 
-    probe, overlap, photons = args.probe, args.overlap, args.photons
-    scans = simulate_scans(
-        args.scans + 1,
-        seed=args.seed,
-        n=N,
-        n_positions=args.positions,
-        probe_source=probe,
-        overlap=overlap,
-        nphotons=photons,
-    )
-    train_path, train_data = methods.save(scans[0], "scan_0.npz")
-    bundle_path, train_s = methods.train(train_path, photons, train_data.n_positions, "0")
-    print(
-        f"trained once on scan 0 ({probe}, overlap {overlap:g}, {_photons(photons)} photons, "
-        f"{train_data.n_positions} positions): {train_s:.1f} s"
-    )
-    print(ROW_HEADER + f"{'patterns/s':>12}")
+    print(ROW_HEADER)
     rows = []
-    for index in range(1, args.scans + 1):
-        path, data = methods.save(scans[index], f"scan_{index}.npz")
-        results = methods.compare(bundle_path, data, path)
-        name = f"new scan {index}"
-        for method in METHODS:
-            _print_row(name, method, results[method])
-        rate = data.n_positions / results["network"]["seconds"]
-        print(f"{'':<22}network: {rate:.0f} patterns/s over {data.n_positions} positions")
-        rows.append(
-            {
-                "name": name,
-                "probe": probe,
-                "overlap": overlap,
-                "photons": photons,
-                "positions": data.n_positions,
-                "patterns_per_s": rate,
-                "train_s": train_s,
-                "note": f"network {rate:.0f} patterns/s",
-                "methods": results,
-            }
+    for index, (probe, overlap, photons) in enumerate(args.cell or AMORTISED):
+        regime = _cell_name(probe, overlap, photons)
+        scans = simulate_scans(
+            args.scans + 1,
+            seed=args.seed,
+            n=N,
+            n_positions=args.positions,
+            probe_source=probe,
+            overlap=overlap,
+            nphotons=photons,
         )
+        train_path, train_data = methods.save(scans[0], f"scan_{index}_0.npz")
+        bundle_path, train_s = methods.train(
+            train_path, photons, train_data.n_positions, f"{index}"
+        )
+        print(
+            f"{regime}: trained once on scan 0 ({train_data.n_positions} positions) in "
+            f"{train_s:.1f} s; the new scans:",
+            flush=True,
+        )
+        for scan in range(1, args.scans + 1):
+            path, data = methods.save(scans[scan], f"scan_{index}_{scan}.npz")
+            results = methods.compare(bundle_path, data, path)
+            name = f"{regime} scan {scan}"
+            for method in METHODS:
+                _print_row(name, method, results[method])
+            rate = data.n_positions / results["network"]["seconds"]
+            print(f"{'':<26}network {rate:.0f} patterns/s ({data.n_positions} positions)")
+            rows.append(
+                {
+                    "name": name,
+                    "probe": probe,
+                    "overlap": overlap,
+                    "photons": photons,
+                    "positions": data.n_positions,
+                    "patterns_per_s": rate,
+                    "train_s": train_s,
+                    "note": f"network {rate:.0f} patterns/s",
+                    "methods": results,
+                }
+            )
     return rows
 
 
@@ -383,7 +391,7 @@ def markdown(rows: list[dict]) -> str:
     """One Markdown row per cell: amplitude / phase SSIM and seconds of every method."""
     heads = [LABELS[m].replace("\n", " ") for m in METHODS]
     lines = [
-        "| cell | " + " | ".join(heads) + " | training s |",
+        "| cell | " + " | ".join(heads) + " | |",
         "|---" * (len(METHODS) + 2) + "|",
     ]
     for row in rows:
@@ -398,7 +406,7 @@ def markdown(rows: list[dict]) -> str:
                 text += f", {entry['iterations']} its"
             text += ")"
             cells.append(f"**{text}**" if _wins(row, method) else text)
-        lines.append(f"| {row['name']} | " + " | ".join(cells) + f" | {row['train_s']:.0f} |")
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + f" | {row['note']} |")
     return "\n".join(lines)
 
 
@@ -413,13 +421,13 @@ def _wins(row: dict, method: str) -> bool:
 
 
 def _title(record: dict) -> str:
-    rows = record["rows"]
     if record["mode"] == "amortised":
-        row = rows[0]
-        what = (
-            f"{row['probe']}, overlap {row['overlap']:g}, {_photons(row['photons'])} photons; "
-            f"trained once on another scan ({row['train_s']:.0f} s, not included)"
+        trained = ", ".join(
+            f"{row['name'].rsplit(' scan', 1)[0]} {row['train_s']:.0f} s"
+            for row in record["rows"]
+            if row["name"].endswith(" scan 1")
         )
+        what = f"new objects, trained once on another scan per regime: {trained}, not included"
     else:
         what = "test region of each cell; training not included"
     return (
@@ -444,7 +452,8 @@ def main() -> None:
         type=_parse_cell,
         action="append",
         metavar="PROBE:OVERLAP:PHOTONS",
-        help="run these cells instead of a grid (repeatable), e.g. disk:0.6:1e6",
+        help="run these cells instead of a grid (with --amortised: these regimes; repeatable), "
+        "e.g. disk:0.6:1e6",
     )
     parser.add_argument(
         "--amortised", action="store_true", help="train once, reconstruct new scans"
@@ -455,9 +464,6 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=256, help="training groups (n_groups)")
     parser.add_argument("--refine-iterations", type=int, default=20)
     parser.add_argument("--scans", type=int, default=3, help="--amortised: new scans")
-    parser.add_argument("--probe", default="disk", help="--amortised: probe")
-    parser.add_argument("--overlap", type=float, default=0.6, help="--amortised: overlap")
-    parser.add_argument("--photons", type=float, default=1e6, help="--amortised: photons")
     parser.add_argument(
         "--repeat", type=int, default=3, help="network inferences timed; the fastest counts"
     )
