@@ -64,10 +64,12 @@ QUICK = (
     ("disk", 0.3, 1e6),
     ("disk", 0.8, 1e6),
     ("disk", 0.6, 1e4),
+    ("disk", 0.3, 1e4),
     ("disk", 0.6, 1e8),
 )
-"""The quick subset: the three probes at a usual overlap and dose, then the disk probe at low
-overlap and at low dose (where a network trained elsewhere could beat a solver at equal time).
+"""The quick subset: the three probes at a usual overlap and dose, then the disk probe across
+the overlaps at 1e6 photons and across the doses (low overlap and low dose: where a network
+trained elsewhere could beat a solver at equal time).
 """
 
 METHODS = ("untrained", "network", "solver@net", "net+refine", "solver@refine", "solver")
