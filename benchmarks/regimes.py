@@ -89,6 +89,16 @@ ROW_HEADER = (
 )
 
 
+def solver_defaults() -> dict:
+    """The solver settings every solver run here uses: ``ReconstructionConfig``'s defaults."""
+    from ptycho_settings import ReconstructionConfig
+
+    config = ReconstructionConfig(data_file="unused.npz")
+    fields = {"iterations": config.iterations}
+    fields.update({k: v for k, v in config.model_dump().items() if k.startswith("refine_")})
+    return fields
+
+
 def _photons(photons: float) -> str:
     """1e6, not 1e+06."""
     mantissa, exponent = f"{photons:.0e}".split("e")
@@ -493,12 +503,15 @@ def main() -> None:
     quiet()
     mode = "amortised" if args.amortised else ("full" if args.full else "quick")
     begin = time.perf_counter()
+    load = os.getloadavg()
     print(
         f"regimes ({mode}): N={N}, {args.positions} positions, network gridsize 2, "
         f"{args.epochs} epochs × {args.groups} groups, refinement {args.refine_iterations} its; "
         f"network time: fastest of {args.repeat}; equal time by {args.equal_time}; "
         f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
-        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}",
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average "
+        f"{load[0]:.1f}\n"
+        f"solver (ReconstructionConfig defaults): {solver_defaults()}",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as folder:
@@ -514,6 +527,8 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "solver_defaults": solver_defaults(),
+        "load_average_start_end": [load, os.getloadavg()],
         "wall_s": wall,
         "rows": rows,
     }
