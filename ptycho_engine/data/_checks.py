@@ -127,6 +127,17 @@ def diffraction(arrays: Mapping, where: str, n_positions: int, *, counts: bool, 
     if array.shape[1] != array.shape[2]:
         rows, cols = array.shape[1:]
         raise _fail(where, key, f"frames are {rows}x{cols}; they must be square")
+    if array.dtype.kind in "iu" and not counts:
+        # amplitudes are square roots of counts, never integers; detectors (and Ptychodus'
+        # PtychoPINN export) write integer photon counts: reading them as amplitudes would
+        # square-root nothing and train on the wrong physics, silently
+        raise _fail(
+            where,
+            key,
+            f"holds integers ({array.dtype}), which are photon counts, not the amplitudes "
+            "sqrt(counts) of the data contract; convert it with `ptycho data convert IN OUT "
+            "--counts` (or pass --counts to `ptycho data check`)",
+        )
     amplitude = np.ascontiguousarray(array, dtype=np.float32)
     bad = _count_non_finite(amplitude)
     if bad:
