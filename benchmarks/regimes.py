@@ -99,6 +99,24 @@ def solver_defaults() -> dict:
     return fields
 
 
+def tree_state() -> dict:
+    """The commit measured, and the engine and settings files that differ from it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*command: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *command], cwd=root, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    changed = git("status", "--porcelain", "--", "ptycho_engine", "ptycho_settings")
+    return {"head": git("rev-parse", "--short", "HEAD"), "uncommitted": changed.splitlines()}
+
+
 def _photons(photons: float) -> str:
     """1e6, not 1e+06."""
     mantissa, exponent = f"{photons:.0e}".split("e")
@@ -504,6 +522,7 @@ def main() -> None:
     mode = "amortised" if args.amortised else ("full" if args.full else "quick")
     begin = time.perf_counter()
     load = os.getloadavg()
+    tree = tree_state()
     print(
         f"regimes ({mode}): N={N}, {args.positions} positions, network gridsize 2, "
         f"{args.epochs} epochs × {args.groups} groups, refinement {args.refine_iterations} its; "
@@ -511,7 +530,8 @@ def main() -> None:
         f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average "
         f"{load[0]:.1f}\n"
-        f"solver (ReconstructionConfig defaults): {solver_defaults()}",
+        f"solver (ReconstructionConfig defaults): {solver_defaults()}\n"
+        f"tree: {tree['head']}, {len(tree['uncommitted'])} engine/settings files uncommitted",
         flush=True,
     )
     with tempfile.TemporaryDirectory() as folder:
@@ -528,6 +548,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "solver_defaults": solver_defaults(),
+        "tree": tree,
         "load_average_start_end": [load, os.getloadavg()],
         "wall_s": wall,
         "rows": rows,
