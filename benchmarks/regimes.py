@@ -109,7 +109,7 @@ def tree_state() -> dict:
         try:
             return subprocess.run(
                 ["git", *command], cwd=root, capture_output=True, text=True, check=True
-            ).stdout.strip()
+            ).stdout.rstrip()
         except (OSError, subprocess.CalledProcessError):
             return ""
 
