@@ -1,7 +1,8 @@
 """``ptycho demo`` end to end, shortened: the command, its outputs, its summary, its refusals.
 
-The full demo (16 epochs, about 35 s) is timed in docs/performance.md; here two epochs of 64
-groups run the same code path in a few seconds.
+The full demo (16 epochs, about 35 s) is timed in docs/performance.md; here four epochs of 128
+groups (32 steps) run the same code path, enough for training to lift the scores measurably above
+where the network starts (each pattern's own physics estimate).
 """
 
 import json
@@ -14,8 +15,14 @@ from ptycho_engine.cli import main
 
 @pytest.fixture
 def short_demo(monkeypatch):
-    monkeypatch.setattr(demo, "DEMO_EPOCHS", 2)
-    monkeypatch.setattr(demo, "DEMO_GROUPS", 64)
+    monkeypatch.setattr(demo, "DEMO_EPOCHS", 4)
+    monkeypatch.setattr(demo, "DEMO_GROUPS", 128)
+
+
+# Measured 2026-12-04 on the demo scan: the untrained network (each pattern's estimate) scores
+# amplitude / phase SSIM 0.8379 / 0.9066; after these 32 steps 0.8456 / 0.9142 (after 2 epochs
+# of 64 groups only 0.8385 / 0.9075). The bounds sit between, about halfway.
+ABOVE_THE_ESTIMATE = {"amplitude": 0.842, "phase": 0.9105}
 
 
 def test_the_demo_writes_its_outputs_and_beats_a_constant_object(short_demo, tmp_path, capsys):
@@ -26,8 +33,7 @@ def test_the_demo_writes_its_outputs_and_beats_a_constant_object(short_demo, tmp
     for part in ("amplitude", "phase"):
         ssim = metrics[part]["ssim"]
         assert f"{ssim:.3f}" in printed  # the summary table shows the scores written
-        # even two epochs start from each pattern's physics estimate (SSIM about 0.85 / 0.9)
-        assert ssim > 0.7
+        assert ssim > ABOVE_THE_ESTIMATE[part], (part, ssim)  # training improved on its start
     assert "constant object" in printed and "train time (s)" in printed
     for name in (
         "simulated.npz",
@@ -41,7 +47,13 @@ def test_the_demo_writes_its_outputs_and_beats_a_constant_object(short_demo, tmp
         assert str(out / name) in printed  # and where everything went
 
 
-def test_a_second_demo_refuses_to_overwrite_the_first(short_demo, tmp_path, capsys):
+@pytest.fixture
+def tiny_demo(monkeypatch):
+    monkeypatch.setattr(demo, "DEMO_EPOCHS", 1)
+    monkeypatch.setattr(demo, "DEMO_GROUPS", 16)
+
+
+def test_a_second_demo_refuses_to_overwrite_the_first(tiny_demo, tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--output-dir", str(out), "--quiet"]) == 0
     before = (out / "reconstruction" / "metrics.json").read_bytes()

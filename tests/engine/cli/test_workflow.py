@@ -135,7 +135,11 @@ def test_infer_writes_reconstruction_figures_and_metrics(trained, tmp_path, caps
     assert result["object"].dtype == np.complex64 and result["origin"].shape == (2,)
     assert np.allclose(result["amplitude"], np.abs(result["object"]))
     metrics = json.loads((out / "metrics.json").read_text())
-    assert 0 <= metrics["amplitude"]["ssim"] <= 1 and "half_bit" in metrics["frc"]
+    # one epoch of 2 steps learns little: the bound checks that infer reconstructs the held-out
+    # object (measured 2026-12-04: amplitude / phase SSIM 0.824 / 0.883; the untrained network's
+    # estimates 0.825 / 0.893; a probe-less CNN, a nearly flat object, 0.16 / 0.22)
+    assert metrics["amplitude"]["ssim"] > 0.78 and metrics["phase"]["ssim"] > 0.83
+    assert "half_bit" in metrics["frc"]
     for name in ("amplitude.png", "phase.png", "comparison.png", "frc.png"):
         assert (out / name).stat().st_size > 1000
     assert "SSIM" in capsys.readouterr().out
