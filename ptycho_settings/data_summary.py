@@ -10,9 +10,11 @@ layers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -283,19 +285,40 @@ def open_hdf5(path: Path, error: type[Exception] = SettingsError) -> Any:
         raise error(f"{path}: not a readable HDF5 file ({what}?): {one_line(problem)}") from None
 
 
+@contextlib.contextmanager
+def hdf5_damage(path: Path, error: type[Exception] = SettingsError) -> Iterator[None]:
+    """Turn h5py's reports of a damaged structure inside the block into one ``error`` line.
+
+    h5py raises ``OSError``, ``RuntimeError`` or ``KeyError`` for a damaged B-tree, heap or
+    header met while following links or reading attributes; the checks' own errors pass.
+    """
+    try:
+        yield
+    except (OSError, RuntimeError, KeyError) as problem:
+        raise error(
+            f"{path}: cannot be read (truncated or corrupt HDF5 file?): {one_line(problem)}"
+        ) from None
+
+
 def nexus_entries(h5: Any) -> list[str]:
     """Names of the top-level entries searched: ``entry_1``, ``entry``, then any NXentry."""
     import h5py  # h5py only when an HDF5 data file is read
 
-    names = [name for name in ("entry_1", "entry") if isinstance(h5.get(name), h5py.Group)]
+    names = []
+    for name in ("entry_1", "entry"):
+        with contextlib.suppress(OSError, KeyError, RuntimeError, ValueError):
+            if isinstance(h5.get(name), h5py.Group):
+                names.append(name)
+    if names:
+        return names  # attributes are read only when needed: a damaged one can stall HDF5
     for name in h5:
         try:
             group = h5.get(name)
             kind = group.attrs.get("NX_class") if isinstance(group, h5py.Group) else None
-        except (OSError, KeyError, RuntimeError):
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError):
             continue  # a broken link or damaged header is not an entry
         kind = kind.decode(errors="replace") if isinstance(kind, bytes) else kind
-        if kind == "NXentry" and name not in names:
+        if kind == "NXentry":
             names.append(name)
     return names
 
@@ -384,7 +407,7 @@ def frames_problem(frames: Any) -> str | None:
 
 def _summarise_hdf5(path: Path) -> DataSummary:
     """N from the probe of an HDF5 file's recognised layout, else from its frames."""
-    with open_hdf5(path) as h5:
+    with open_hdf5(path) as h5, hdf5_damage(path):
         frames = find_dataset(h5, "diffraction", path)
         if frames is None:
             raise SettingsError(not_found(h5, "diffraction", path, "--diffraction"))

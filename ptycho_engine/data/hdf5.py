@@ -27,6 +27,7 @@ from ptycho_engine.errors import DataError
 from ptycho_settings.data_summary import (
     find_dataset,
     frames_problem,
+    hdf5_damage,
     is_hdf5_path,
     locate_dataset,
     not_found,
@@ -162,25 +163,29 @@ def open_scan(
     """
     path, layout = Path(path), layout or Hdf5Layout()
     with open_hdf5(path, DataError) as h5:
-        steps: list[str] = []
-        frames = _frames(h5, path, layout, steps)
-        m, n = int(frames.shape[0]), int(frames.shape[-1])
-        metadata: dict = {}
-        xy = None
-        if need_positions:
-            xy = nexus.read_positions(h5, path, layout, frames, steps, metadata, required=True)
-        probe = _probe(h5, path, layout, n, steps) if need_probe else None
-        obj = None
-        if layout.object is not None:
-            dataset = locate_dataset(h5, layout.object, path, DataError)
-            with nexus.named(path, dataset.name, "objectGuess"):
-                obj = checks.object_guess(
-                    {"objectGuess": nexus.read_array(dataset, path)}, str(path)
-                )
-            steps.append(f"objectGuess {obj.shape} read from '{dataset.name}'")
-        metadata["hdf5_source"] = {"file": path.name, "diffraction": frames.name}
-        steps.insert(0, f"frames: {m} of {n}x{n} read from '{frames.name}' ({frames.dtype})")
-        yield Hdf5Scan(path, frames, *(xy or (None, None)), probe, obj, metadata, steps)
+        with hdf5_damage(path, DataError):
+            scan = _read_scan(h5, path, layout, need_probe, need_positions)
+        yield scan
+
+
+def _read_scan(h5, path: Path, layout: Hdf5Layout, need_probe: bool, need_positions: bool):
+    steps: list[str] = []
+    frames = _frames(h5, path, layout, steps)
+    m, n = int(frames.shape[0]), int(frames.shape[-1])
+    metadata: dict = {}
+    xy = None
+    if need_positions:
+        xy = nexus.read_positions(h5, path, layout, frames, steps, metadata, required=True)
+    probe = _probe(h5, path, layout, n, steps) if need_probe else None
+    obj = None
+    if layout.object is not None:
+        dataset = locate_dataset(h5, layout.object, path, DataError)
+        with nexus.named(path, dataset.name, "objectGuess"):
+            obj = checks.object_guess({"objectGuess": nexus.read_array(dataset, path)}, str(path))
+        steps.append(f"objectGuess {obj.shape} read from '{dataset.name}'")
+    metadata["hdf5_source"] = {"file": path.name, "diffraction": frames.name}
+    steps.insert(0, f"frames: {m} of {n}x{n} read from '{frames.name}' ({frames.dtype})")
+    return Hdf5Scan(path, frames, *(xy or (None, None)), probe, obj, metadata, steps)
 
 
 def read_hdf5(

@@ -46,7 +46,13 @@ storage ring's) and are passed over."""
 
 def units_of(dataset: Any) -> str | None:
     """The dataset's ``units`` attribute as text, or None."""
-    value = dataset.attrs.get("units")
+    try:
+        value = dataset.attrs.get("units")
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError) as problem:
+        raise DataError(
+            f"{dataset.file.filename}: the units attribute of '{dataset.name}' cannot be read "
+            f"(truncated or corrupt file?): {one_line(problem)}"
+        ) from None
     if value is None:
         return None
     if isinstance(value, np.ndarray):
