@@ -1,7 +1,8 @@
 """What the iterative solver writes: ``solver.json``, its curve, then the reconstruction's files.
 
-``solver.json`` records the settings it ran with, the likelihood before and after, the time,
-and the NLL of every iteration; ``solver_nll.png`` plots that history. Both are written
+``solver.json`` records the settings it ran with, the likelihood before and after (and that
+of a perfect fit, ``nll_floor``), the iterations run and what stopped them (``stopped_by``:
+``iterations``, ``tolerance`` or ``time limit``), the time, and the NLL of every iteration; ``solver_nll.png`` plots that history. Both are written
 atomically, before ``reconstruction.npz`` (whose presence marks a complete output), by
 :func:`write_solver_outputs`, the one sequence ``ptycho infer --refine-iterations`` and
 ``ptycho reconstruct`` share.
@@ -64,13 +65,18 @@ def solver_summary(result: SolverResult, solver: SolverConfig, *, start: str) ->
     """Return the JSON-ready record of one solver run."""
     return {
         "start": start,
+        "method": result.method,
         "iterations": result.iterations,
+        "stopped_by": result.stopped_by,
+        "tolerance": solver.refine_tolerance,
+        "patience": solver.refine_patience,
         "lr": solver.refine_lr,
-        "batch_size": solver.refine_batch_size,
+        "batch_size": result.batch_size,
         "refine_probe": solver.refine_probe,
         "seconds": round(result.seconds, 3),
         "nll_before": result.nll_before,
         "nll_after": result.nll_after,
+        "nll_floor": result.nll_floor,
         "nll_per_iteration": result.history,
     }
 

@@ -1,19 +1,44 @@
 """Iterative reconstruction on the training physics: optimise the object canvas directly.
 
 The same forward model and Poisson likelihood that train the network
-(``ptycho_engine.physics``) serve a classic gradient-based solver, as in pty-chi's autodiff
-engine or cdtools: the object canvas (and optionally the probe) are parameters, every scan
-position reads its patch from the canvas (bilinear, ``physics.shift.extract_patches``), and
-Adam follows the likelihood gradient over mini-batches of positions. One iteration is one pass
-over every position.
+(``ptycho_engine.physics``) serve a classic solver: the object canvas (and optionally the
+probe) are the unknowns, every scan position reads its patch from the canvas (bilinear,
+``physics.shift.extract_patches``), and mini-batches of positions update it. One iteration is
+one pass over every position. Two methods:
 
-Memory stays bounded: the canvas (and its Adam moments) is the only full-size tensor; patterns
+``"pie"`` (the default), a mini-batch rPIE step normalised by the probe's intensity. For a
+batch of positions the exit waves ``ψ_p = P_p·O_k`` go to the detector, their moduli are
+replaced by the measured amplitudes (``Ψ'_p = Ψ_p·X/A`` with ``A`` the predicted amplitude of
+:func:`predicted_amplitude`: e^δ, α and the smoothing as in training; the incoherent modes
+share one ratio), and the object moves by::
+
+    O += Σ_k T_k(Σ_p conj(P_p)·(ψ'_p − ψ_p)) / ((1 − a)·Σ_k T_k(Σ_p |P_p|²) + a·max Σ_p |P_p|²)
+
+with ``T_k`` the bilinear placement at position k (the adjoint of extraction) and ``a`` the
+rPIE regularisation (:data:`PIE_ALPHA`). Where the probe is bright this is a unit step (the
+modulus projection averaged over the batch's overlapping patches); where it is dim the step
+fades, so no step size depends on the dataset, the dose or the probe's shape. The probe, when
+refined, takes the mirror step with the object's intensity in the denominator. The fixed point
+is ``A = X`` wherever the data allow, the amplitude (variance-stabilised Poisson) fit; the
+reported likelihood stays the Poisson NLL of training.
+
+``"adam"``: Adam follows the gradient of the Poisson NLL (``refine_lr`` is its step), as in
+pty-chi's autodiff engine or cdtools. Slower to converge with wide or structured probes
+(Gaussian, defocused zone plate), kept for comparison and for likelihoods PIE has no
+projection for.
+
+Stopping: the iteration count is a maximum. With ``tolerance > 0`` the run stops when the
+Poisson deviance (the NLL above that of a perfect fit, ``Σ λ − k − k·log(λ/k)``, ≥ 0) fell by
+less than ``tolerance`` of itself over each of the last ``patience`` iterations, measured on the
+NLL summed while stepping (no extra pass). ``SolverResult.stopped_by`` says which limit ended
+the run.
+
+Memory stays bounded: the canvas (and Adam's moments) is the only full-size tensor; patterns
 move to the device one batch at a time.
 
 Units (see ``ptycho_engine.conventions``): the data are the stored amplitudes times the input
 normalisation α; the predicted amplitude is ``e^δ·|F(P·O)|``; the likelihood compares their
-squares times the photon scale S² (counts). Adam steps are nearly scale-free, so the learning
-rate is roughly the largest change per iteration of an object value of magnitude ~1.
+squares times the photon scale S² (counts).
 """
 
 from __future__ import annotations
@@ -22,18 +47,59 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from ptycho_engine.physics.farfield import diffraction_amplitude
+from ptycho_engine.physics.farfield import (
+    AMPLITUDE_EPS,
+    diffraction_amplitude,
+    smoothing_transfer,
+)
 from ptycho_engine.physics.losses import poisson_nll
-from ptycho_engine.physics.shift import extract_patches
+from ptycho_engine.physics.shift import extract_patches, place_patches
+
+Method = Literal["pie", "adam"]
+StoppedBy = Literal["iterations", "tolerance", "time limit"]
 
 PROBE_LR_FRACTION = 0.1
-"""Probe step size per iteration, as a fraction of the object's times the probe's peak
-amplitude: the probe is shared by every position, so it gets a gentler step than the object."""
+"""Adam only: probe step size per iteration, as a fraction of the object's times the probe's
+peak amplitude (the probe is shared by every position, so it gets a gentler step)."""
+
+PIE_ALPHA = 0.1
+"""rPIE regularisation ``a`` of the object step: the share of the probe's peak intensity in
+the denominator (0: the plain projection average, unstable where the probe is dim; 1: ePIE's
+``conj(P)/max|P|²``, slow where it is dim)."""
+
+PIE_MOMENTUM = 0.8
+"""Momentum of the object between iterations (as mPIE's): after each pass the object moves on
+by this fraction of its accumulated change per pass, ``v ← η·v + ΔO``, ``O ← O + η·v``, and
+starts again from ``v = 0`` after a pass whose NLL rose (an adaptive restart: the momentum
+never carries the object away, with a probe that moves as well). On
+1,024 positions (N = 64, overlap 0.6, 1e6 photons) 0.8 reached SSIM 0.95 / 0.95 in 14 passes
+with a Gaussian probe where 0 needed more than 16, and did no harm with a disk or a zone
+plate."""
+
+BATCH_SIZE = {"pie": 256, "adam": 64}
+"""Positions per step when none is given. PIE converges about as fast per pass with batches
+of 16 or 1,024 (each batch averages its overlapping updates), and larger batches cost less per
+pass; Adam's steps are worth more when there are more of them."""
+
+PIE_PROBE_ALPHA = 0.5
+"""rPIE regularisation of the probe step (the object's peak intensity share)."""
+
+PIE_PROBE_STEP = 0.5
+"""Fraction of the probe's own full step that it takes: the object and the probe correct the
+same residual at once, and two full steps would overshoot their shared scale twice (with the
+momentum, diverge)."""
+
+PIE_PROBE_WARMUP = 2
+"""Iterations of object-only PIE steps before the probe starts to move (a probe refined
+against a flat object would absorb the object's structure)."""
+
+_TINY = 1e-30
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,8 +149,11 @@ class SolverResult:
     """The optimised canvas and probe, with the likelihood before, during and after.
 
     ``nll_*`` are the mean Poisson NLL per detector pixel over every position (without the
-    ``log k!`` constant, so only differences are meaningful), evaluated without gradients.
-    ``history`` holds the mean batch NLL of each iteration, as seen while stepping.
+    ``log k!`` constant, so only differences are meaningful), evaluated without gradients;
+    ``nll_floor`` is that of a perfect fit (rate = counts), so ``nll − nll_floor`` is the
+    deviance the stopping rule watches. ``history`` holds the mean batch NLL of each
+    iteration, as seen while stepping. ``stopped_by`` is ``"iterations"`` (the maximum ran),
+    ``"tolerance"`` (the deviance stopped falling) or ``"time limit"``. ``method`` and ``batch_size`` are those that ran.
     """
 
     object: Tensor
@@ -94,6 +163,10 @@ class SolverResult:
     history: list[float] = field(default_factory=list)
     seconds: float = 0.0
     iterations: int = 0
+    stopped_by: StoppedBy = "iterations"
+    method: Method = "pie"
+    nll_floor: float = 0.0
+    batch_size: int = 0
 
 
 def predicted_amplitude(
@@ -108,12 +181,17 @@ def predicted_amplitude(
     return amplitude[:, 0] * math.exp(problem.log_scale)
 
 
+def _measured(problem: SolverProblem, which: Tensor, device) -> Tensor:
+    """The scaled measured amplitudes ``α·X`` (B, N, N) of ``which``, on ``device``."""
+    measured = problem.diffraction[which.to(problem.diffraction.device)].to(
+        device, non_blocking=True
+    )
+    return measured.float() * problem.input_scale
+
+
 def batch_nll(problem: SolverProblem, canvas: Tensor, probe: Tensor, which: Tensor) -> Tensor:
     """Mean Poisson NLL per pixel of the positions ``which`` (0-d Tensor)."""
-    measured = problem.diffraction[which.to(problem.diffraction.device)].to(
-        canvas.device, non_blocking=True
-    )
-    measured = measured.float() * problem.input_scale  # (B, N, N)
+    measured = _measured(problem, which, canvas.device)  # (B, N, N)
     return poisson_nll(
         predicted_amplitude(problem, canvas, probe, which), measured, problem.photon_scale
     )
@@ -130,18 +208,56 @@ def dataset_nll(
     return total / problem.n_positions
 
 
+@torch.no_grad()
+def saturated_nll(problem: SolverProblem, *, batch_size: int = 1024) -> float:
+    """Mean NLL per pixel of a perfect fit (rate = counts k): ``mean(k − k·log k)``, 0·log 0 = 0.
+
+    The lower bound of :func:`dataset_nll` on these data; ``dataset_nll − saturated_nll`` is
+    the Poisson deviance per pixel (halved), which is ≥ 0 and near ½ per well-lit pixel at the
+    noise level.
+    """
+    total, count = 0.0, 0
+    for which in torch.arange(problem.n_positions).split(batch_size):
+        counts = (_measured(problem, which, "cpu") * problem.photon_scale).square().double()
+        total += float((counts - torch.xlogy(counts, counts)).sum())
+        count += counts.numel()
+    return total / max(count, 1)
+
+
+class _Stopping:
+    """The relative-deviance rule of the module docstring, fed one iteration's NLL at a time."""
+
+    def __init__(self, floor: float, tolerance: float, patience: int) -> None:
+        self.floor, self.tolerance, self.patience = floor, tolerance, patience
+        self.previous: float | None = None
+        self.calm = 0
+
+    def converged(self, nll: float) -> bool:
+        deviance = max(nll - self.floor, 0.0)
+        previous, self.previous = self.previous, deviance
+        if self.tolerance <= 0 or previous is None or not math.isfinite(deviance):
+            return False
+        small = previous - deviance < self.tolerance * previous
+        self.calm = self.calm + 1 if small else 0
+        return self.calm >= self.patience
+
+
 def solve(
     problem: SolverProblem,
     initial: Tensor,
     *,
     iterations: int,
-    lr: float,
-    batch_size: int,
+    method: Method = "pie",
+    lr: float = 0.01,
+    batch_size: int | None = None,
     refine_probe: bool = False,
+    tolerance: float = 0.0,
+    patience: int = 2,
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: Callable[[int, float], None] | None = None,
     time_limit_s: float | None = None,
+    observer: Callable[[int, Tensor, Tensor], None] | None = None,
 ) -> SolverResult:
     """Optimise the canvas (and the probe) against the measured diffraction.
 
@@ -152,14 +268,22 @@ def solve(
     initial : complex Tensor of shape (H, W)
         Starting object canvas (a flat object, or the network's stitched object).
     iterations : int
-        Passes over every position (≥ 0; 0 only evaluates the likelihood).
+        The most passes over every position (≥ 0; 0 only evaluates the likelihood).
+    method : {"pie", "adam"}
+        The step (see the module docstring).
     lr : float
-        Adam learning rate of the object.
-    batch_size : int
-        Positions per gradient step.
+        Adam only: the learning rate of the object.
+    batch_size : int, optional
+        Positions per step; default :data:`BATCH_SIZE` of the method.
     refine_probe : bool
-        Also optimise the probe (step size :data:`PROBE_LR_FRACTION` of the object's,
-        relative to the probe's peak amplitude).
+        Also update the probe (PIE: the mirror step after :data:`PIE_PROBE_WARMUP`
+        iterations; Adam: step size :data:`PROBE_LR_FRACTION` of the object's, relative to
+        the probe's peak amplitude).
+    tolerance : float
+        Stop when the deviance fell by less than this fraction of itself over each of the last
+        ``patience`` iterations (0: run every iteration).
+    patience : int
+        Consecutive small decreases that stop the run (≥ 1).
     seed : int
         Seed of the order in which positions are visited.
     device : str or torch.device
@@ -169,43 +293,154 @@ def solve(
     time_limit_s : float, optional
         Stop after the iteration during which this many seconds have passed (for comparisons
         at equal wall time); ``SolverResult.iterations`` says how many ran.
+    observer : callable, optional
+        Called as ``observer(iteration, canvas, probe)`` after every iteration (benchmarks
+        and tests; the tensors are the live state, not copies).
     """
+    if method not in ("pie", "adam"):
+        raise ValueError(f"method must be 'pie' or 'adam', got {method!r}")
+    if patience < 1:
+        raise ValueError(f"patience must be >= 1, got {patience}")
+    batch_size = batch_size or BATCH_SIZE[method]
     start = time.perf_counter()
-    canvas = torch.nn.Parameter(initial.detach().to(device, torch.complex64).clone())
-    probe_value = problem.probe.detach().to(device, torch.complex64).clone()
-    probe = torch.nn.Parameter(probe_value) if refine_probe else probe_value
-    groups = [{"params": [canvas], "lr": lr}]
-    if refine_probe:
-        peak = float(probe_value.abs().max())
-        groups.append({"params": [probe], "lr": lr * PROBE_LR_FRACTION * peak})
-    optimizer = torch.optim.Adam(groups)
-    nll_before = dataset_nll(problem, canvas.detach(), probe.detach())
+    canvas = initial.detach().to(device, torch.complex64).clone()
+    probe = problem.probe.detach().to(device, torch.complex64).clone()
+    nll_before = dataset_nll(problem, canvas, probe)
+    floor = saturated_nll(problem)
+    stopping = _Stopping(floor, tolerance, patience)
+    if method == "pie":
+        step = _PieStep(problem, canvas, probe, refine_probe)
+    else:
+        step = _AdamStep(problem, canvas, probe, refine_probe, lr)
     generator = torch.Generator().manual_seed(seed)
     history: list[float] = []
+    stopped_by: StoppedBy = "iterations"
     for iteration in range(iterations):
         if time_limit_s is not None and time.perf_counter() - start > time_limit_s:
+            stopped_by = "time limit"
             break
         order = torch.randperm(problem.n_positions, generator=generator)
         running = torch.zeros((), device=device)
         for which in order.split(batch_size):
-            optimizer.zero_grad(set_to_none=True)
-            loss = batch_nll(problem, canvas, probe, which)
-            loss.backward()
-            optimizer.step()
-            running += loss.detach() * len(which)
+            running += step(which, iteration) * len(which)
         history.append(float(running) / problem.n_positions)  # one sync per iteration
+        step.end_of_pass(rising=len(history) > 1 and history[-1] > history[-2])
         if progress is not None:
             progress(iteration + 1, history[-1])
-    nll_after = dataset_nll(problem, canvas.detach(), probe.detach())
+        if observer is not None:
+            observer(iteration + 1, step.canvas, step.probe)
+        if stopping.converged(history[-1]):
+            stopped_by = "tolerance"
+            break
+    canvas, probe = step.canvas.detach(), step.probe.detach()
+    nll_after = dataset_nll(problem, canvas, probe)
     return SolverResult(
-        canvas.detach(),
-        probe.detach(),
+        canvas,
+        probe,
         nll_before,
         nll_after,
         history,
         time.perf_counter() - start,
         len(history),
+        stopped_by,
+        method,
+        floor,
+        batch_size,
     )
+
+
+class _AdamStep:
+    """One Adam step on the Poisson NLL of a batch; returns the batch NLL (0-d, detached)."""
+
+    def __init__(self, problem, canvas, probe, refine_probe: bool, lr: float) -> None:
+        self.problem = problem
+        self.canvas = torch.nn.Parameter(canvas)
+        self.probe = torch.nn.Parameter(probe) if refine_probe else probe
+        groups = [{"params": [self.canvas], "lr": lr}]
+        if refine_probe:
+            peak = float(probe.abs().max())
+            groups.append({"params": [self.probe], "lr": lr * PROBE_LR_FRACTION * peak})
+        self.optimizer = torch.optim.Adam(groups)
+
+    def end_of_pass(self, rising: bool) -> None:
+        """Nothing: Adam's moments carry over between passes by themselves."""
+
+    def __call__(self, which: Tensor, iteration: int) -> Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = batch_nll(self.problem, self.canvas, self.probe, which)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+
+class _PieStep:
+    """One mini-batch rPIE step (module docstring); returns the batch NLL before the step."""
+
+    def __init__(self, problem: SolverProblem, canvas: Tensor, probe: Tensor, refine_probe: bool):
+        self.problem, self.canvas, self.probe = problem, canvas, probe
+        self.refine_probe = refine_probe
+        n, device = problem.n, canvas.device
+        self.gain = math.exp(problem.log_scale)
+        self.transfer = None  # the smoothing's intensity transfer, unshifted like fft2's output
+        if problem.smoothing_sigma_px > 0:
+            transfer = smoothing_transfer(n, problem.smoothing_sigma_px, device=device)
+            self.transfer = torch.fft.ifftshift(transfer)
+        self._probe_terms()
+        self.momentum = PIE_MOMENTUM
+        self.velocity = torch.zeros_like(canvas) if self.momentum > 0 else None
+        self.previous = canvas.clone() if self.momentum > 0 else None
+
+    @torch.no_grad()
+    def end_of_pass(self, rising: bool) -> None:
+        """Momentum, as mPIE's: ``v ← η·v + (O − O_before)``, ``O ← O + η·v``; restarted
+        (``v ← 0``) when the pass's NLL rose above the previous pass's.
+        """
+        if self.velocity is None:
+            return
+        if rising:
+            self.velocity.zero_()
+        self.velocity.mul_(self.momentum).add_(self.canvas - self.previous)
+        self.canvas.add_(self.velocity, alpha=self.momentum)
+        self.previous.copy_(self.canvas)
+
+    def _probe_terms(self) -> None:
+        self.conj_probe = self.probe.conj()  # (P, N, N)
+        self.power = (self.probe.abs() ** 2).sum(dim=0)  # (N, N)
+        self.floor = PIE_ALPHA * float(self.power.max())
+
+    @torch.no_grad()
+    def __call__(self, which: Tensor, iteration: int) -> Tensor:
+        problem, canvas, n = self.problem, self.canvas, self.problem.n
+        positions = problem.positions[which].to(canvas.device)  # (B, 2)
+        measured = _measured(problem, which, canvas.device)  # (B, N, N), centred
+        patches = extract_patches(canvas, positions, n)  # (B, N, N)
+        exit_wave = patches[:, None] * self.probe  # (B, P, N, N)
+        far = torch.fft.fft2(exit_wave, norm="ortho")  # (B, P, N, N), zero frequency at [0, 0]
+        intensity = torch.view_as_real(far).square().sum(dim=(1, -1))  # (B, N, N)
+        if self.transfer is not None:
+            intensity = intensity * self.transfer
+        amplitude = torch.sqrt(intensity.add_(AMPLITUDE_EPS)).mul_(self.gain)  # as predicted
+        amplitude = torch.fft.fftshift(amplitude, dim=(-2, -1))  # centred, as the data
+        nll = poisson_nll(amplitude, measured, problem.photon_scale)
+        ratio = measured.div_(amplitude.clamp_min_(_TINY)).sub_(1)  # X/A − 1, centred
+        ratio = torch.fft.ifftshift(ratio, dim=(-2, -1))[:, None]  # (B, 1, N, N)
+        change = torch.fft.ifft2(far.mul_(ratio), norm="ortho")  # ψ' − ψ, (B, P, N, N)
+        update = (change * self.conj_probe).sum(dim=1)  # (B, N, N)
+        weights = self.power.expand(len(which), n, n)
+        numerator, _ = place_patches(update, positions, canvas.shape)
+        lit, _ = place_patches(weights, positions, canvas.shape)
+        canvas.add_(numerator.div_(lit.mul_(1 - PIE_ALPHA).add_(self.floor)))
+        if self.refine_probe and iteration >= PIE_PROBE_WARMUP:
+            self._probe_step(patches, change)
+        return nll
+
+    def _probe_step(self, patches: Tensor, change: Tensor) -> None:
+        # P_p += Σ_k conj(O_k)·(ψ'_pk − ψ_pk) / ((1 − a)·Σ_k |O_k|² + a·max Σ_k |O_k|²)
+        numerator = (patches.conj()[:, None] * change).sum(dim=0)  # (P, N, N)
+        lit = (patches.abs() ** 2).sum(dim=0)  # (N, N)
+        denominator = (1 - PIE_PROBE_ALPHA) * lit + PIE_PROBE_ALPHA * lit.max()
+        self.probe.add_(numerator.div_(denominator.clamp_min(_TINY)).mul_(PIE_PROBE_STEP))
+        self._probe_terms()
 
 
 def flat_canvas(shape: tuple[int, int], amplitude: float = 1.0) -> Tensor:

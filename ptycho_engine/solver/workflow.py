@@ -52,7 +52,9 @@ def refine_reconstruction(
 
     The physics is the bundle's own: its probe, photon scale S and log-scale δ, with the data
     normalised by the α the network saw (``reconstruction.input_scale``). ``solver`` is the
-    run's ``InferenceConfig`` (a ``SolverConfig``), ``iterations`` its ``refine_iterations``.
+    run's ``InferenceConfig`` (a ``SolverConfig``: method, batch, probe, stopping rule),
+    ``iterations`` its ``refine_iterations``, the most that run (see
+    :func:`~ptycho_engine.solver.solve` for when fewer do).
     """
     module = bundle.module
     origin, shape = canvas_frame(data.positions_xy, data.N)
@@ -86,8 +88,9 @@ def reconstruct_iteratively(
     """Reconstruct ``data`` with the solver alone, from a flat object or ``config.init``.
 
     The probe is the data's ``probeGuess``, normalised as for training; δ is chosen so that a
-    flat object of amplitude 1 reproduces the mean measured energy. ``time_limit_s`` stops
-    early (see :func:`ptycho_engine.solver.solve`).
+    flat object of amplitude 1 reproduces the mean measured energy. ``config.iterations`` is a
+    maximum: ``config.refine_tolerance`` and ``time_limit_s`` stop earlier (see
+    :func:`ptycho_engine.solver.solve`; ``SolverResult.stopped_by`` says which did).
     """
     if data.N != config.model.N:
         raise EngineError(
@@ -175,16 +178,19 @@ def _run(problem, initial, data, origin, run: _Run, label, probe_normalisation):
         problem,
         initial,
         iterations=run.iterations,
+        method=solver.refine_method,
         lr=solver.refine_lr,
         batch_size=solver.refine_batch_size,
         refine_probe=solver.refine_probe,
+        tolerance=solver.refine_tolerance,
+        patience=solver.refine_patience,
         seed=run.seed,
         device=run.device,
         progress=report if bar else None,
         time_limit_s=run.time_limit_s,
     )
     if bar is not None:
-        bar.close()
+        bar.close()  # stopping early leaves the bar short of its maximum: that is the news
     weights = illumination(problem, result.probe, initial.shape, run.device)
     covered = weights > RELATIVE_WEIGHT_FLOOR * float(weights.max())
     obj = torch.where(covered, result.object, torch.zeros_like(result.object))

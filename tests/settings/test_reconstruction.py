@@ -18,9 +18,11 @@ def test_defaults_and_the_flat_start():
     assert (config.iterations, config.refine_lr, config.refine_batch_size, config.refine_probe) == (
         50,
         0.01,
-        64,
+        None,  # the method's own: 256 for pie, 64 for adam
         False,
     )
+    assert config.refine_method == "pie"
+    assert (config.refine_tolerance, config.refine_patience) == (0.01, 2)
     assert config.init == "flat" and config.nphotons is None
     assert (
         str(ReconstructionConfig(data_file="scan.npz", init="run/reconstruction.npz").init)
@@ -35,6 +37,10 @@ def test_defaults_and_the_flat_start():
         ("refine_lr", 0.0),
         ("refine_lr", 2.0),
         ("refine_batch_size", 0),
+        ("refine_method", "sgd"),
+        ("refine_tolerance", -0.1),
+        ("refine_tolerance", 1.0),
+        ("refine_patience", 0),
         ("nphotons", -1.0),
     ],
 )
@@ -81,11 +87,36 @@ def test_refine_settings_are_shared_by_infer(tmp_path, env):
 
     data = write_npz(tmp_path / "scan.npz")
     bundle = write_bundle_settings(tmp_path / "model")
-    env(PTYCHO_REFINE_LR="0.05", PTYCHO_REFINE_ITERATIONS="4")
+    env(
+        PTYCHO_REFINE_LR="0.05",
+        PTYCHO_REFINE_ITERATIONS="4",
+        PTYCHO_REFINE_METHOD="adam",
+        PTYCHO_REFINE_TOLERANCE="0",
+    )
     config = create_inference_config(
         overrides={"model_path": bundle, "test_data_file": data}
     ).config
     assert (config.refine_iterations, config.refine_lr) == (4, 0.05)
+    assert (config.refine_method, config.refine_tolerance) == ("adam", 0.0)
+
+
+def test_the_method_and_the_stopping_rule_come_from_flags(tmp_path):
+    data = write_npz(tmp_path / "scan.npz", N=64)
+    resolved = create_reconstruction_config(
+        flags={
+            "data_file": (str(data), "--data-file"),
+            "refine_method": ("adam", "--refine-method"),
+            "refine_tolerance": ("0.001", "--refine-tolerance"),
+            "refine_patience": ("3", "--refine-patience"),
+        },
+    )
+    config = resolved.config
+    assert (config.refine_method, config.refine_tolerance, config.refine_patience) == (
+        "adam",
+        0.001,
+        3,
+    )
+    assert resolved.source("reconstruction.refine_method").kind == "cli"
 
 
 def test_reconstruction_only_variables_do_not_disturb_training(tmp_path, env):
