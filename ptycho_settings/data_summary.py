@@ -117,10 +117,14 @@ def open_npz(path: Path, error: type[Exception] = SettingsError) -> Any:
         raise error(f"{path}: holds a single .npy array, expected an .npz archive of named arrays")
     if not head.startswith(b"PK"):
         # numpy would take these bytes for a pickle and suggest unpickling; never do that.
-        what = "an HDF5 file" if head.startswith(_HDF5_MAGIC) else "not a zip archive"
+        if head.startswith(_HDF5_MAGIC):
+            raise error(
+                f"{path}: not a readable NPZ archive: it is an HDF5 file; HDF5 files are read "
+                f"as such when named {', '.join(HDF5_SUFFIXES)} (see docs/data.md)"
+            )
         raise error(
-            f"{path}: not a readable NPZ archive: it is {what}; an .npz file is a zip "
-            "of .npy arrays (numpy.savez)"
+            f"{path}: not a readable NPZ archive: it is not a zip archive; an .npz file is a "
+            "zip of .npy arrays (numpy.savez)"
         )
     try:
         return np.load(path, allow_pickle=False)
