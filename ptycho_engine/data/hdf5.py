@@ -175,7 +175,7 @@ def _read_scan(h5, path: Path, layout: Hdf5Layout, need_probe: bool, need_positi
     metadata: dict = {}
     xy = None
     if need_positions:
-        xy = nexus.read_positions(h5, path, layout, frames, steps, metadata, required=True)
+        xy = nexus.read_positions(h5, path, layout, frames, steps, metadata)
     probe = _probe(h5, path, layout, n, steps) if need_probe else None
     obj = None
     if layout.object is not None:

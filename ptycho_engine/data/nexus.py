@@ -225,8 +225,8 @@ def _vector(dataset: Any, path: Path, key: str, m: int, frames: str, column=None
     return vector
 
 
-def read_positions(h5, path, layout, frames, steps, metadata, *, required):
-    """Return the positions (x, y) in object pixels, or None when absent and not ``required``.
+def read_positions(h5, path, layout, frames, steps, metadata) -> tuple[np.ndarray, np.ndarray]:
+    """Return the positions (x, y) in object pixels.
 
     From ``layout.x``/``layout.y``, else the first NeXus translation (M, 3) (columns x, y),
     else the NeXus x/y pairs. Metres (the ``units`` attribute, ``layout.positions_unit``, or
@@ -254,8 +254,6 @@ def read_positions(h5, path, layout, frames, steps, metadata, *, required):
             pairs = zip(nexus_candidates(h5, "x"), nexus_candidates(h5, "y"), strict=True)
             pair = next(((a, b) for a, b in pairs if a in h5 and b in h5), None)
             if pair is None:
-                if not required:
-                    return None
                 tried = ", ".join(nexus_candidates(h5, "translation") + nexus_candidates(h5, "x"))
                 raise DataError(
                     f"{path}: no scan positions found; looked for {tried} (a NeXus "
@@ -275,15 +273,19 @@ def read_positions(h5, path, layout, frames, steps, metadata, *, required):
     if unit == "px":
         steps.append(f"positions: {m} read from {where}, in object pixels")
         return x, y
-    scale = 1.0 if layout.positions_unit else metres_per_unit(found[0])
+    scale_x, scale_y = 1.0, 1.0  # --positions-unit m: the values are metres
+    if not layout.positions_unit:
+        units = [units_of(dataset) for dataset in found]
+        stated = next((unit for unit in units if unit), "m")  # one attribute serves both
+        scale_x, scale_y = (LENGTH_UNITS.get(unit or stated, 1.0) for unit in (units[0], units[-1]))
     (width, height), geometry = object_pixel_size(
         h5, path, int(frames.shape[-1]), layout.pixel_size_m, steps
     )
     metadata.update(geometry, pixel_width_m=width, pixel_height_m=height)
     # The leftmost and topmost patches start at object pixel 0.
     half = int(frames.shape[-1]) // 2
-    x_px = (x - x.min()) * scale / width + half
-    y_px = (y - y.min()) * scale / height + half
+    x_px = (x - x.min()) * scale_x / width + half
+    y_px = (y - y.min()) * scale_y / height + half
     steps.append(
         f"positions: {m} read from {where} in metres, converted to object pixels and "
         f"shifted so the first patches start at pixel 0 (x {x_px.min():.1f}..{x_px.max():.1f}, "

@@ -185,3 +185,12 @@ def test_every_error_is_one_line(tmp_path, arrays):
     assert "\n" not in str(caught.value)
     assert "'/scan/frames' has non-finite value(s)" in str(caught.value)
     assert "the first in frame 0" in str(caught.value)
+
+
+def test_one_units_attribute_serves_both_axes(tmp_path, arrays):
+    path = write_plain(tmp_path / "scan.h5", arrays)
+    with h5py.File(path, "a") as h5:
+        h5["scan/x"].attrs["units"] = "nm"  # y has none
+    data = load_diffraction(path, layout=Hdf5Layout(**{**PLAIN.__dict__, "pixel_size_m": 1e-9}))
+    np.testing.assert_allclose(np.ptp(data.ycoords), np.ptp(arrays["ycoords"]))
+    np.testing.assert_allclose(np.ptp(data.xcoords), np.ptp(arrays["xcoords"]))
