@@ -145,6 +145,7 @@ def _convert_hdf5(source: Path, destination: Path, settings: tuple, adjust, *, o
             metadata=scan.metadata,
             source=source,
         )
+        counts = counts or scan.stored_counts
         steps = scan.steps + transform_steps(counts=counts, dc_corner=dc_corner)
         steps += ["xcoords_start/ycoords_start absent: set to xcoords/ycoords"]
         steps += ["scan_index absent: set to zeros"]

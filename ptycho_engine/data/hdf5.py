@@ -40,6 +40,8 @@ __all__ = ["BLOCK_FRAMES", "Hdf5Layout", "Hdf5Scan", "is_hdf5_path", "open_scan"
 BLOCK_FRAMES = 256
 """Frames read at a time."""
 POSITION_UNITS = ("m", "px")
+COUNT_UNITS = frozenset({"counts", "count", "cts", "photons", "photon counts"})
+"""``units`` of a frames dataset that say it holds photon counts (NeXus detector data)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class Hdf5Scan:
     object: np.ndarray | None
     metadata: dict
     steps: list[str] = field(default_factory=list)
+    stored_counts: bool = False
+    """The frames' ``units`` attribute says counts: they are read as with ``counts=True``."""
 
     @property
     def n_positions(self) -> int:
@@ -109,6 +113,7 @@ class Hdf5Scan:
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(first frame, amplitudes)`` blocks in canonical form, float32 (B, N, N)."""
         name, where = self.frames.name, self.source
+        counts = counts or self.stored_counts
         for start in range(0, self.n_positions, block_frames):
             stop = min(self.n_positions, start + block_frames)
             try:
@@ -185,7 +190,11 @@ def _read_scan(h5, path: Path, layout: Hdf5Layout, need_probe: bool, need_positi
         steps.append(f"objectGuess {obj.shape} read from '{dataset.name}'")
     metadata["hdf5_source"] = {"file": path.name, "diffraction": frames.name}
     steps.insert(0, f"frames: {m} of {n}x{n} read from '{frames.name}' ({frames.dtype})")
-    return Hdf5Scan(path, frames, *(xy or (None, None)), probe, obj, metadata, steps)
+    stored_counts = (nexus.units_of(frames) or "").lower() in COUNT_UNITS
+    if stored_counts:
+        steps.insert(1, f"'{frames.name}' has units 'counts': read as photon counts (--counts)")
+    xcoords, ycoords = xy or (None, None)
+    return Hdf5Scan(path, frames, xcoords, ycoords, probe, obj, metadata, steps, stored_counts)
 
 
 def read_hdf5(
@@ -210,6 +219,7 @@ def read_hdf5(
         }
         if scan.object is not None:
             arrays["objectGuess"] = scan.object
+        counts = counts or scan.stored_counts
         steps = scan.steps + transform_steps(counts=counts, dc_corner=dc_corner)
     return arrays, steps
 

@@ -194,3 +194,16 @@ def test_one_units_attribute_serves_both_axes(tmp_path, arrays):
     data = load_diffraction(path, layout=Hdf5Layout(**{**PLAIN.__dict__, "pixel_size_m": 1e-9}))
     np.testing.assert_allclose(np.ptp(data.ycoords), np.ptp(arrays["ycoords"]))
     np.testing.assert_allclose(np.ptp(data.xcoords), np.ptp(arrays["xcoords"]))
+
+
+def test_frames_with_units_counts_are_read_as_counts_without_the_flag(tmp_path, arrays):
+    # What train and infer rely on: they read an HDF5 file directly, with no --counts flag.
+    path = write_plain(tmp_path / "scan.h5", arrays, units="px")
+    with h5py.File(path, "a") as h5:
+        h5["scan/frames"][...] = np.square(arrays["diff3d"])
+        h5["scan/frames"].attrs["units"] = "counts"
+    data = load_diffraction(path, layout=PLAIN)
+    np.testing.assert_allclose(data.diffraction, arrays["diff3d"], rtol=1e-6)
+    summary = check_file(path, layout=PLAIN, counts=True)  # the flag as well: once only
+    assert any("has units 'counts'" in step for step in summary.read_steps)
+    assert summary.photons_max == pytest.approx(np.square(arrays["diff3d"]).sum((1, 2)).max())
