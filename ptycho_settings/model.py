@@ -24,8 +24,17 @@ class ModelConfig(BaseModel):
 
     model_config = CANONICAL_CONFIG
 
-    N: Annotated[Literal[64, 128, 256], IntFromText] = 64
-    """Diffraction-pattern and object-patch size in pixels (N×N); 64, 128 or 256. Legacy key `N`."""
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Frozen, but for one thing: Ptychodus builds ModelConfig(N=0) and sets N once it has
+        # read the data (`config.model.N = size`); an unresolved N may be resolved, once.
+        if name == "N" and self.N == 0 and value != 0:
+            checked = type(self).model_validate({**self.model_dump(), "N": value}).N
+            object.__setattr__(self, "__dict__", {**self.__dict__, "N": checked})
+            return
+        super().__setattr__(name, value)
+
+    N: Annotated[Literal[0, 64, 128, 256], IntFromText] = 64
+    """Diffraction-pattern and object-patch size in pixels (N×N); 64, 128 or 256, or 0: not known yet, taken from the training data's probe before training (as Ptychodus builds its settings; it may then set N once). Legacy key `N`."""
 
     gridsize: int = Field(default=1, ge=1)
     """Side of a group of neighbouring scan positions solved jointly; channels C = gridsize². Legacy key `gridsize`."""

@@ -219,9 +219,12 @@ def _infer_from_data(mode: Mode, values: dict, provenance: dict) -> DataSummary 
 
 def _take_inferred(values, provenance, section, field, inferred, detail) -> None:
     given = values[section].get(field)
-    if given is None:
+    unresolved = field == "N" and str(given) == "0"  # N=0: "from the data" (Ptychodus)
+    if given is None or unresolved:
         values[section][field] = inferred
-        provenance[f"{section}.{field}"] = ValueSource("inferred", detail)
+        provenance[f"{section}.{field}"] = ValueSource(
+            "inferred", f"{detail} (N=0 given)" if unresolved else detail
+        )
     elif field == "N" and str(given) != str(inferred):
         source = provenance[f"{section}.{field}"].describe()
         raise SettingsError(

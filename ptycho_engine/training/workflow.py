@@ -106,6 +106,11 @@ def train(
     if execution.seed is not None:
         L.seed_everything(execution.seed, workers=True, verbose=False)  # before any draw or weight
     train_data = load_diffraction(config.train_data_file)
+    if config.model.N == 0:  # "from the data" (how Ptychodus builds settings): resolved here
+        model = config.model.model_copy(update={"N": train_data.N})
+        config = config.model_copy(update={"model": model})
+        source = f"probeGuess of {Path(config.train_data_file).name} (N=0 given)"
+        provenance = {**(provenance or {}), "model.N": ValueSource("inferred", source)}
     scan = group_for_training(train_data, config, execution)
     validation = _validation(config, execution, scan.input_scale)
     probe, q = prepare_probe(
