@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.bad_inputs import bundle_cases, config_cases, data_cases
+from tests.bad_inputs import bundle_cases, config_cases, data_cases, hdf5_cases
 from tests.bad_inputs.inputs import write_good_data
 
 PYTHON_CLI = [sys.executable, "-m", "ptycho_engine.cli"]
@@ -44,6 +44,20 @@ def test_data_check_of_a_text_file(tmp_path):
     case = _case(data_cases.CASES, "text-file")
     result = _run([*PYTHON_CLI, "data", "check", str(case.write(tmp_path))], {})
     _assert_one_line(result, case.fragment)
+
+
+def test_data_convert_of_a_truncated_and_a_late_failing_hdf5_file(tmp_path):
+    # The HDF5 library prints its own error stacks unless h5py silences them: one line only.
+    # A NaN found while the output is being written leaves no output (nor a temporary file;
+    # tests/engine/data/test_hdf5_convert.py puts it in a later block than the first).
+    for case_id in ("h5-truncated", "h5-diffraction-nan-in-last-frame"):
+        folder = tmp_path / case_id
+        folder.mkdir()
+        case = _case(hdf5_cases.CASES, case_id)
+        out = folder / "out.npz"
+        result = _run([*PYTHON_CLI, "data", "convert", str(case.write(folder)), str(out)], {})
+        _assert_one_line(result, case.fragment)
+        assert sorted(path.name for path in folder.iterdir()) == ["scan.nxs"]
 
 
 def test_config_show_with_an_unknown_device(tmp_path):
