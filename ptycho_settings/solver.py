@@ -29,7 +29,7 @@ class SolverConfig(BaseModel):
     """Adam learning rate of the iterative solver on the object, with `refine_method = "adam"` only (roughly the largest change per step of an object value of magnitude 1)."""
 
     refine_batch_size: int | None = Field(default=None, ge=1)
-    """Scan positions per step of the iterative solver; None: 256 for `pie` (as fast per pass as smaller batches, and cheaper), 64 for `adam`."""
+    """Scan positions per step of the iterative solver; None: for `pie` 256 or a quarter of the scan if that is fewer (large batches converge as fast per pass and cost less; at least four steps per pass), 64 for `adam`."""
 
     refine_probe: bool = False
     """Also update the probe in the iterative solver (`pie`: its own intensity-normalised step, after two object-only iterations; `adam`: a tenth of the object's step size, relative to the probe's peak)."""
