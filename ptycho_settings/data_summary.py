@@ -285,6 +285,11 @@ def open_hdf5(path: Path, error: type[Exception] = SettingsError) -> Any:
     try:
         return h5py.File(path, "r")
     except OSError as problem:
+        if "lock" in str(problem).lower():
+            raise error(
+                f"{path}: is locked by another process (still being written?); wait for it, "
+                "or set HDF5_USE_FILE_LOCKING=FALSE to read it anyway"
+            ) from None
         what = "truncated or corrupt" if head == _HDF5_MAGIC else "not an HDF5 file"
         raise error(f"{path}: not a readable HDF5 file ({what}?): {one_line(problem)}") from None
 

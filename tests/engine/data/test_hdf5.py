@@ -207,3 +207,22 @@ def test_frames_with_units_counts_are_read_as_counts_without_the_flag(tmp_path, 
     summary = check_file(path, layout=PLAIN, counts=True)  # the flag as well: once only
     assert any("has units 'counts'" in step for step in summary.read_steps)
     assert summary.photons_max == pytest.approx(np.square(arrays["diff3d"]).sum((1, 2)).max())
+
+
+def test_a_file_locked_by_its_writer_is_named_as_such(tmp_path, arrays):
+    import subprocess
+    import sys
+
+    path = write_nexus(tmp_path / "scan.nxs", arrays)
+    code = (
+        "import sys; from ptycho_engine.data.npz import load_diffraction\n"
+        "from ptycho_engine.errors import DataError\n"
+        "try:\n    load_diffraction(sys.argv[1], counts=True)\n"
+        "except DataError as error:\n    print(error)\n"
+    )
+    with h5py.File(path, "a"):  # a writer holds the file, as at a beamline during a scan
+        env = {"HDF5_USE_FILE_LOCKING": "TRUE", "PATH": "/usr/bin:/bin"}
+        result = subprocess.run(
+            [sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env
+        )
+    assert "is locked by another process" in result.stdout, result.stdout + result.stderr
