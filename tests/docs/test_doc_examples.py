@@ -189,8 +189,11 @@ def test_doc_examples_run(path, sample_scan, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("block", SKIPPED, ids=lambda b: b.where)
-def test_skipped_doc_examples_are_listed(block):
-    pytest.skip(f"{block.where} ({block.tag}) marked not-tested: {block.skip_reason}")
+def test_untested_doc_examples_say_why(block):
+    # Blocks that install packages, train for minutes, or need Docker, a GPU or several
+    # machines are not run here; each must say why, and where it is exercised when it is.
+    reason = block.skip_reason or ""
+    assert len(reason.split()) >= 2, f"{block.where}: `not-tested:` needs a reason, got {reason!r}"
 
 
 def test_the_rules_classify_blocks_and_commands():
