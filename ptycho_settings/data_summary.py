@@ -285,7 +285,7 @@ def open_hdf5(path: Path, error: type[Exception] = SettingsError) -> Any:
     try:
         return h5py.File(path, "r")
     except OSError as problem:
-        if "lock" in str(problem).lower():
+        if "unable to lock file" in str(problem).lower():
             raise error(
                 f"{path}: is locked by another process (still being written?); wait for it, "
                 "or set HDF5_USE_FILE_LOCKING=FALSE to read it anyway"
@@ -393,22 +393,24 @@ def not_found(h5: Any, role: str, path: Path, flag: str) -> str:
 
 
 def frames_problem(frames: Any) -> str | None:
-    """What is wrong with the dtype or shape of a frames dataset, or None: real (M, N, N)."""
+    """What is wrong with the dtype or shape of a frames dataset, or None: real (M, N, N), or
+    (rows, columns, N, N) for a NeXus raster scan.
+    """
     name, shape, dtype = frames.name, frames.shape, frames.dtype
     if dtype.kind == "c":
         return f"'{name}' is complex ({dtype}); it must hold real numbers"
     if dtype.kind not in "iuf":
         return f"'{name}' has dtype {dtype}; it must hold real numbers"
-    if len(shape) != 3:
-        raster = " (flatten a raster scan's (rows, columns, H, W) to (M, H, W))"
-        return f"'{name}' has shape {shape}; expected frames (M, N, N)" + (
-            raster if len(shape) == 4 else ""
+    if len(shape) not in (3, 4):
+        return (
+            f"'{name}' has shape {shape}; expected frames (M, N, N) or a raster scan's "
+            "(rows, columns, N, N)"
         )
     if 0 in shape:
         return f"'{name}' is empty (shape {shape})"
-    if shape[1] != shape[2]:
+    if shape[-2] != shape[-1]:
         return (
-            f"'{name}' frames are {shape[1]}x{shape[2]}; they must be square "
+            f"'{name}' frames are {shape[-2]}x{shape[-1]}; they must be square "
             "(crop them to N x N around the zero frequency)"
         )
     return None

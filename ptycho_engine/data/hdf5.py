@@ -100,8 +100,8 @@ class Hdf5Scan:
 
     @property
     def n_positions(self) -> int:
-        """Number of frames M."""
-        return int(self.frames.shape[0])
+        """Number of frames M (rows × columns of a raster scan's (rows, columns, N, N))."""
+        return n_frames(self.frames)
 
     @property
     def N(self) -> int:  # noqa: N802 - N is the canonical name of the pattern size
@@ -114,10 +114,14 @@ class Hdf5Scan:
         """Yield ``(first frame, amplitudes)`` blocks in canonical form, float32 (B, N, N)."""
         name, where = self.frames.name, self.source
         counts = counts or self.stored_counts
-        for start in range(0, self.n_positions, block_frames):
-            stop = min(self.n_positions, start + block_frames)
+        # A raster (rows, columns, N, N) is read in whole rows, frame k = row · columns + column.
+        columns = int(self.frames.shape[1]) if self.frames.ndim == 4 else 1
+        step = max(1, block_frames // columns)
+        for first in range(0, int(self.frames.shape[0]), step):
+            last = min(int(self.frames.shape[0]), first + step)
+            start, stop = first * columns, last * columns
             try:
-                raw = self.frames[start:stop]
+                raw = self.frames[first:last].reshape(-1, self.N, self.N)
             except (OSError, RuntimeError, ValueError) as problem:
                 raise DataError(
                     f"{where}: '{name}' frames {start}..{stop - 1} cannot be read (truncated or "
@@ -145,6 +149,11 @@ class Hdf5Scan:
             if dc_corner:
                 block = np.fft.fftshift(block, axes=(-2, -1))
             yield start, block
+
+
+def n_frames(frames: Any) -> int:
+    """M of frames (M, N, N), rows × columns of a raster scan's (rows, columns, N, N)."""
+    return math.prod(int(size) for size in frames.shape[:-2])
 
 
 def transform_steps(*, counts: bool, dc_corner: bool) -> list[str]:
@@ -176,7 +185,7 @@ def open_scan(
 def _read_scan(h5, path: Path, layout: Hdf5Layout, need_probe: bool, need_positions: bool):
     steps: list[str] = []
     frames = _frames(h5, path, layout, steps)
-    m, n = int(frames.shape[0]), int(frames.shape[-1])
+    m, n = n_frames(frames), int(frames.shape[-1])
     metadata: dict = {}
     xy = None
     if need_positions:
@@ -189,7 +198,8 @@ def _read_scan(h5, path: Path, layout: Hdf5Layout, need_probe: bool, need_positi
             obj = checks.object_guess({"objectGuess": nexus.read_array(dataset, path)}, str(path))
         steps.append(f"objectGuess {obj.shape} read from '{dataset.name}'")
     metadata["hdf5_source"] = {"file": path.name, "diffraction": frames.name}
-    steps.insert(0, f"frames: {m} of {n}x{n} read from '{frames.name}' ({frames.dtype})")
+    raster = f" (a raster of {frames.shape[0]} x {frames.shape[1]})" if frames.ndim == 4 else ""
+    steps.insert(0, f"frames: {m}{raster} of {n}x{n} read from '{frames.name}' ({frames.dtype})")
     stored_counts = (nexus.units_of(frames) or "").lower() in COUNT_UNITS
     if stored_counts:
         steps.insert(1, f"'{frames.name}' has units 'counts': read as photon counts (--counts)")

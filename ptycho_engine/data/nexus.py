@@ -207,8 +207,12 @@ def read_array(dataset: Any, path: Path) -> np.ndarray:
         ) from None
 
 
-def _vector(dataset: Any, path: Path, key: str, m: int, frames: str, column=None) -> np.ndarray:
+def _vector(
+    dataset: Any, path: Path, key: str, m: int, frames: str, column=None, grid=None
+) -> np.ndarray:
     array = read_array(dataset, path)
+    if grid is not None and array.shape[:2] == grid and array.ndim == (2 if column is None else 3):
+        array = array.reshape(m, *array.shape[2:])  # a raster's (rows, columns[, 3]), row-major
     if column is not None:
         array = np.asarray(checks._real_numeric(array, str(path), key))
         if array.ndim != 2 or array.shape[1] not in (2, 3):
@@ -234,11 +238,12 @@ def read_positions(h5, path, layout, frames, steps, metadata) -> tuple[np.ndarra
     shifted so that the first patches start at object pixel 0; the geometry used goes to
     ``metadata``, one line per step to ``steps``.
     """
-    m, name = int(frames.shape[0]), frames.name
+    m, name = math.prod(int(size) for size in frames.shape[:-2]), frames.name
+    grid = tuple(int(size) for size in frames.shape[:2]) if frames.ndim == 4 else None
     if layout.x is not None:
         found = [locate_dataset(h5, layout.x, path, DataError)]
         found.append(locate_dataset(h5, layout.y, path, DataError))
-        x, y = _pair(found, path, m, name)
+        x, y = _pair(found, path, m, name, grid)
         default_unit = None
     else:
         translation = None
@@ -249,7 +254,7 @@ def read_positions(h5, path, layout, frames, steps, metadata) -> tuple[np.ndarra
         if translation is not None:
             found = [translation]
             columns = (("xcoords", 0), ("ycoords", 1))
-            x, y = (_vector(translation, path, k, m, name, c) for k, c in columns)
+            x, y = (_vector(translation, path, k, m, name, c, grid) for k, c in columns)
         else:
             pairs = zip(nexus_candidates(h5, "x"), nexus_candidates(h5, "y"), strict=True)
             pair = next(((a, b) for a, b in pairs if a in h5 and b in h5), None)
@@ -261,7 +266,7 @@ def read_positions(h5, path, layout, frames, steps, metadata) -> tuple[np.ndarra
                     "check` or `ptycho data convert`)"
                 )
             found = [locate_dataset(h5, p, path, DataError) for p in pair]
-            x, y = _pair(found, path, m, name)
+            x, y = _pair(found, path, m, name, grid)
         default_unit = "m"  # NeXus and CXI store lengths in SI units
     where = " and ".join(f"'{d.name}'" for d in found)
     unit = layout.positions_unit or _stated_unit(found, path) or default_unit
@@ -302,8 +307,8 @@ def _stated_unit(found: list, path: Path) -> str | None:
     return length_unit(stated, path)
 
 
-def _pair(found: list, path: Path, m: int, frames: str) -> tuple[np.ndarray, np.ndarray]:
+def _pair(found: list, path: Path, m: int, frames: str, grid) -> tuple[np.ndarray, np.ndarray]:
     return (
-        _vector(found[0], path, "xcoords", m, frames),
-        _vector(found[1], path, "ycoords", m, frames),
+        _vector(found[0], path, "xcoords", m, frames, grid=grid),
+        _vector(found[1], path, "ycoords", m, frames, grid=grid),
     )

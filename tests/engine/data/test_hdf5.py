@@ -226,3 +226,25 @@ def test_a_file_locked_by_its_writer_is_named_as_such(tmp_path, arrays):
             [sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env
         )
     assert "is locked by another process" in result.stdout, result.stdout + result.stderr
+
+
+def test_a_nexus_raster_scan_is_read_row_by_row(tmp_path, arrays):
+    # NeXus stores a raster as (rows, columns, N, N), its x and y as (rows, columns).
+    rows, columns = 4, 5  # conftest's raster, frame k = row · columns + column
+    path = tmp_path / "raster.nxs"
+    with h5py.File(path, "w") as h5:
+        detector = h5.create_group("entry/instrument_1/detector_1")
+        detector["data"] = arrays["diff3d"].reshape(rows, columns, N, N)
+        detector["probe"] = arrays["probeGuess"]
+        for axis in ("x", "y"):
+            h5[f"entry/sample_1/transformations/{axis}"] = arrays[f"{axis}coords"].reshape(
+                rows, columns
+            )
+            h5[f"entry/sample_1/transformations/{axis}"].attrs["units"] = "pixels"
+    data = load_diffraction(path)
+    np.testing.assert_array_equal(data.diffraction, arrays["diff3d"])
+    np.testing.assert_array_equal(data.xcoords, arrays["xcoords"])
+    np.testing.assert_array_equal(data.ycoords, arrays["ycoords"])
+    summary = check_file(path)
+    assert "frames: 20 (a raster of 4 x 5) of 16x16" in summary.read_steps[0]
+    assert summarise_data_file(path).N == N

@@ -129,3 +129,16 @@ def test_cli_probe_and_probe_from_exclude_each_other(tmp_path, capsys):
 def test_detector_counts_helper_round_trips(arrays):
     amplitude = np.sqrt(np.fft.fftshift(detector_counts(arrays), axes=(-2, -1)))
     np.testing.assert_allclose(amplitude, arrays["diff3d"], rtol=1e-6)
+
+
+def test_a_raster_streams_in_whole_rows(tmp_path, arrays):
+    path = tmp_path / "raster.h5"
+    with h5py.File(path, "w") as h5:
+        h5["frames"] = arrays["diff3d"].reshape(4, 5, 16, 16)
+        h5["x"], h5["y"] = arrays["xcoords"].reshape(4, 5), arrays["ycoords"].reshape(4, 5)
+        h5["probe"] = arrays["probeGuess"]
+    layout = Hdf5Layout("frames", "x", "y", "probe", positions_unit="px")
+    convert_file(path, tmp_path / "out.npz", layout=layout, block_frames=7)  # a row per block
+    written = load_diffraction(tmp_path / "out.npz")
+    np.testing.assert_array_equal(written.diffraction, arrays["diff3d"])
+    np.testing.assert_array_equal(written.ycoords, arrays["ycoords"])
