@@ -87,9 +87,13 @@ def _add_hdf5_flags(parser: argparse.ArgumentParser):
         "NXcxi_ptycho entry (entry_1/data_1/data, entry_1/sample_1/geometry_1/translation, "
         "entry_1/instrument_1/detector_1/probe, ...; see docs/data.md)",
     )
-    group.add_argument("--diffraction", metavar="PATH", help="the frames (M, N, N)")
-    group.add_argument("--x", metavar="PATH", help="the x positions (M,): columns")
-    group.add_argument("--y", metavar="PATH", help="the y positions (M,): rows")
+    group.add_argument(
+        "--diffraction",
+        metavar="PATH",
+        help="the frames (M, N, N), or a raster's (rows, columns, N, N)",
+    )
+    group.add_argument("--x", metavar="PATH", help="the x positions (M,), along the columns")
+    group.add_argument("--y", metavar="PATH", help="the y positions (M,), along the rows")
     group.add_argument("--object", metavar="PATH", help="the object (H, W), optional")
     group.add_argument(
         "--pixel-size",
@@ -212,7 +216,7 @@ def format_summary(summary) -> str:
     x0, x1 = summary.x_range_px
     y0, y1 = summary.y_range_px
     lines = [f"file:              {summary.source}"]
-    lines += [f"read:              {step}" for step in getattr(summary, "read_steps", [])]
+    lines += [f"read:              {step}" for step in summary.read_steps]
     lines += [
         f"frames (M):        {summary.n_positions}",
         f"pattern size (N):  {summary.N}",
