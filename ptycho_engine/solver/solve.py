@@ -17,7 +17,9 @@ share one ratio), and the object moves by::
 with ``T_k`` the bilinear placement at position k (the adjoint of extraction) and ``a`` the
 rPIE regularisation (:data:`PIE_ALPHA`). Where the probe is bright this is a unit step (the
 modulus projection averaged over the batch's overlapping patches); where it is dim the step
-fades, so no step size depends on the dataset, the dose or the probe's shape. The probe, when
+fades, so no step size depends on the dataset, the dose or the probe's shape. After
+:data:`PIE_SEQUENTIAL_PASSES` passes the sums run over the whole pass and the object takes one
+step per pass; a momentum between passes (:data:`PIE_MOMENTUM`) speeds both up. The probe, when
 refined, takes the mirror step with the object's intensity in the denominator. The fixed point
 is ``A = X`` wherever the data allow, the amplitude (variance-stabilised Poisson) fit; the
 reported likelihood stays the Poisson NLL of training.
@@ -111,6 +113,15 @@ momentum, diverge)."""
 PIE_PROBE_WARMUP = 2
 """Iterations of object-only PIE steps before the probe starts to move (a probe refined
 against a flat object would absorb the object's structure)."""
+
+PIE_SEQUENTIAL_PASSES = 5
+"""Passes in which every batch updates the object at once (fast early progress); later passes
+add up the batches' numerators and denominators and take one step per pass, deterministic,
+so the object settles instead of wandering with the last batches' noise. On 1,024 positions
+(N = 64, overlap 0.6, 1e6 photons, batches of 256) this raised the amplitude SSIM reached
+from 0.951 to 0.974 with a disk probe (0.95 / 0.95 after 8 passes instead of 18) and from
+0.940 to 0.947 with a zone plate; on a 256-position strip with a disk probe from 0.930 to
+0.962."""
 
 _TINY = 1e-30
 
@@ -399,6 +410,7 @@ class _PieStep:
             transfer = smoothing_transfer(n, problem.smoothing_sigma_px, device=device)
             self.transfer = torch.fft.ifftshift(transfer)
         self._probe_terms()
+        self.pending: tuple[Tensor, Tensor] | None = None
         self.momentum = PIE_MOMENTUM
         self.velocity = torch.zeros_like(canvas) if self.momentum > 0 else None
         self.previous = canvas.clone() if self.momentum > 0 else None
@@ -408,6 +420,10 @@ class _PieStep:
         """Momentum, as mPIE's: ``v ← η·v + (O − O_before)``, ``O ← O + η·v``; restarted
         (``v ← 0``) when the pass's NLL rose above the previous pass's.
         """
+        if self.pending is not None:
+            numerator, lit = self.pending
+            self.canvas.add_(numerator.div_(lit.mul_(1 - PIE_ALPHA).add_(self.floor)))
+            self.pending = None
         if self.velocity is None:
             return
         if rising:
@@ -442,7 +458,14 @@ class _PieStep:
         weights = self.power.expand(len(which), n, n)
         numerator, _ = place_patches(update, positions, canvas.shape)
         lit, _ = place_patches(weights, positions, canvas.shape)
-        canvas.add_(numerator.div_(lit.mul_(1 - PIE_ALPHA).add_(self.floor)))
+        if iteration >= PIE_SEQUENTIAL_PASSES:  # accumulate: one deterministic step per pass
+            if self.pending is None:
+                self.pending = (numerator, lit)
+            else:
+                self.pending[0].add_(numerator)
+                self.pending[1].add_(lit)
+        else:
+            canvas.add_(numerator.div_(lit.mul_(1 - PIE_ALPHA).add_(self.floor)))
         if self.refine_probe and iteration >= PIE_PROBE_WARMUP:
             self._probe_step(patches, change)
         return nll
