@@ -114,6 +114,15 @@ class Hdf5Scan:
         """Yield ``(first frame, amplitudes)`` blocks in canonical form, float32 (B, N, N)."""
         name, where = self.frames.name, self.source
         counts = counts or self.stored_counts
+        if self.frames.dtype.kind in "iu" and not counts:
+            # as for NPZ files (ptycho_engine.data._checks.diffraction): amplitudes are never
+            # integers, detectors write integer counts
+            raise DataError(
+                f"{where}: '{name}' holds integers ({self.frames.dtype}), which are photon "
+                "counts, not the amplitudes sqrt(counts) of the data contract; pass --counts "
+                "to `ptycho data check` or `ptycho data convert`, or give the dataset the "
+                "attribute units='counts' to have it read as counts everywhere"
+            )
         # A raster (rows, columns, N, N) is read in whole rows, frame k = row · columns + column.
         columns = int(self.frames.shape[1]) if self.frames.ndim == 4 else 1
         step = max(1, block_frames // columns)

@@ -142,6 +142,8 @@ _NEXUS = [
     ("diffraction-nan-in-last-frame", "non-finite value(s)", _poke(_FRAMES, np.nan)),
     ("diffraction-inf", "non-finite value(s)", _poke(_FRAMES, np.inf)),
     ("diffraction-negative", "has negative values", _poke(_FRAMES, -1.0)),
+    ("integer-frames-without-counts", "holds integers (uint16), which are photon counts",
+     _replace(_FRAMES, np.ones((M, N, N), np.uint16))),
     ("translation-too-short", f"'/{TRANSLATION}' has 7 positions but",
      _replace(TRANSLATION, lambda h5: np.zeros((M - 1, 3)))),
     ("translation-rank-1", f"'/{TRANSLATION}' has shape (8,); expected translations (M, 3)",

@@ -248,3 +248,16 @@ def test_a_nexus_raster_scan_is_read_row_by_row(tmp_path, arrays):
     summary = check_file(path)
     assert "frames: 20 (a raster of 4 x 5) of 16x16" in summary.read_steps[0]
     assert summarise_data_file(path).N == N
+
+
+def test_integer_frames_are_counts(tmp_path, arrays):
+    path = write_plain(tmp_path / "scan.h5", arrays, units="px")
+    with h5py.File(path, "a") as h5:
+        del h5["scan/frames"]
+        h5["scan/frames"] = np.square(arrays["diff3d"]).round().astype(np.uint32)
+    with pytest.raises(DataError, match=r"'/scan/frames' holds integers \(uint32\).*--counts"):
+        load_diffraction(path, layout=PLAIN)
+    assert load_diffraction(path, layout=PLAIN, counts=True).diffraction.dtype == np.float32
+    with h5py.File(path, "a") as h5:
+        h5["scan/frames"].attrs["units"] = "counts"
+    assert load_diffraction(path, layout=PLAIN).n_positions == arrays["xcoords"].size
