@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from ptycho_engine.cli.console import add_console_flags, configure_console, require_engine
 from ptycho_engine.errors import DataError
-from ptycho_settings.data_summary import is_hdf5_path
 
 
 def register(subparsers) -> None:
@@ -151,21 +149,19 @@ def run_convert(args: argparse.Namespace) -> int:
     configure_console(args)
     require_engine(lightning=False)
     layout = hdf5_layout(args, args.input)
-    if layout is not None or is_hdf5_path(args.input):
-        report = _convert_hdf5(args, layout)
-    else:
-        # numpy, scipy and h5py once the flags parse
-        from ptycho_engine.ptychodus.convert import convert_with_product
+    # numpy, scipy and h5py once the flags parse
+    from ptycho_engine.ptychodus.convert import convert_with_product
 
-        report = convert_with_product(
-            args.input,
-            args.output,
-            counts=args.counts,
-            dc_corner=args.dc_corner,
-            overwrite=args.overwrite,
-            probe_from=args.probe_from,
-            positions_from=args.positions_from,
-        )
+    report = convert_with_product(
+        args.input,
+        args.output,
+        counts=args.counts,
+        dc_corner=args.dc_corner,
+        overwrite=args.overwrite,
+        probe_from=args.probe_from,
+        positions_from=args.positions_from,
+        layout=layout,
+    )
     for note in report.skipped:
         print(f"warning: {note}")
     if not args.quiet:
@@ -178,37 +174,6 @@ def run_convert(args: argparse.Namespace) -> int:
         f"{data.n_modes} probe mode(s), amplitude with zero frequency at the centre"
     )
     return 0
-
-
-def _convert_hdf5(args: argparse.Namespace, layout):
-    """Convert an HDF5 input, taking the probe/positions of Ptychodus product files if named.
-
-    ``convert_with_product`` does not pass a layout on, so its two steps are taken here: the
-    product files are read first (before the larger input), then applied by ``adjust``.
-    """
-    # numpy and h5py once the flags parse
-    from ptycho_engine.data.convert import convert_file
-    from ptycho_engine.ptychodus import convert as product_convert
-
-    if Path(args.output).exists() and not args.overwrite:  # before reading anything
-        raise DataError(f"{args.output}: already exists; use --overwrite to replace it")
-    probe_from, positions_from = args.probe_from, args.positions_from
-    products = product_convert._read_products(probe_from, positions_from)
-
-    def take(data):
-        return product_convert._take_from_products(data, products, probe_from, positions_from)
-
-    return convert_file(
-        args.input,
-        args.output,
-        counts=args.counts,
-        dc_corner=args.dc_corner,
-        overwrite=args.overwrite,
-        adjust=take if products else None,
-        layout=layout,
-        probe_supplied=probe_from is not None,
-        positions_supplied=positions_from is not None,
-    )
 
 
 def format_summary(summary) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ptycho_engine.data.convert import ConversionReport, convert_file
+from ptycho_engine.data.hdf5 import Hdf5Layout
 from ptycho_engine.data.npz import DiffractionData
 from ptycho_engine.errors import DataError
 from ptycho_engine.ptychodus.read import read_product
@@ -23,14 +24,16 @@ def convert_with_product(
     overwrite: bool = False,
     probe_from: str | os.PathLike | None = None,
     positions_from: str | os.PathLike | None = None,
+    layout: Hdf5Layout | None = None,
 ) -> ConversionReport:
     """:func:`ptycho_engine.data.convert.convert_file`, taking the probe and/or the positions
     from Ptychodus product files.
 
     Parameters
     ----------
-    source, destination, counts, dc_corner, overwrite
-        As for :func:`~ptycho_engine.data.convert.convert_file`.
+    source, destination, counts, dc_corner, overwrite, layout
+        As for :func:`~ptycho_engine.data.convert.convert_file` (``layout``: the dataset paths
+        of an HDF5 input).
     probe_from, positions_from : str or PathLike, optional
         Ptychodus product files whose probe (its incoherent modes) or scan positions replace
         those of ``source``. Positions are taken in file order and converted to pixels of the
@@ -46,7 +49,8 @@ def convert_with_product(
 
     return convert_file(
         source, destination, counts=counts, dc_corner=dc_corner, overwrite=overwrite,
-        adjust=take if products else None,
+        adjust=take if products else None, layout=layout,
+        probe_supplied=probe_from is not None, positions_supplied=positions_from is not None,
     )  # fmt: skip
 
 
