@@ -55,7 +55,7 @@ class InferenceConfig(SamplingFields, SolverConfig, PhaseRangeFields):
     """Normalise the test data by its own mean pattern energy instead of the training data's (the bundle's `input_scale`): for data of another dose than the training data. By default the network sees the test amplitudes scaled exactly as it saw the training amplitudes."""
 
     refine_iterations: int = Field(default=0, ge=0)
-    """Passes of the iterative solver that refine the network's object against the measured data; 0: none."""
+    """The most passes of the iterative solver that refine the network's object against the measured data (it stops earlier once `refine_tolerance` is met); 0: none."""
 
     @model_validator(mode="before")
     @classmethod

@@ -30,7 +30,7 @@ class ReconstructionConfig(SolverConfig, PhaseRangeFields):
     """Directory receiving the reconstruction, figures, metrics and the solver's report."""
 
     iterations: int = Field(default=50, ge=1)
-    """Passes of the iterative solver over every scan position."""
+    """The most passes of the iterative solver over every scan position (it stops earlier once `refine_tolerance` is met)."""
 
     init: Literal["flat"] | Path = "flat"
     """Starting object: `flat` (amplitude 1, phase 0) or a `reconstruction.npz` written by `ptycho infer` or `ptycho reconstruct`."""

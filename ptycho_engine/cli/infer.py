@@ -89,6 +89,7 @@ def run_infer(args: argparse.Namespace) -> int:
             seed=execution.seed or 0,
             device=execution_device(execution),
             progress=show_progress,
+            probe=data_probe,
         )
         written = write_solver_outputs(
             reconstruction, result, data, config, config.output_dir, start="network",
@@ -112,7 +113,8 @@ def run_infer(args: argparse.Namespace) -> int:
     )
     if result is not None:
         print(
-            f"refined {result.iterations} iterations in {result.seconds:.2f} s: NLL "
+            f"refined {result.iterations} iterations (stopped by {result.stopped_by}) in "
+            f"{result.seconds:.2f} s: NLL "
             f"{result.nll_before:.6g} (network) → {result.nll_after:.6g}"
         )
     if written.metrics:

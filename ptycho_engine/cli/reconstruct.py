@@ -56,7 +56,8 @@ def run_reconstruct(args: argparse.Namespace) -> int:
         phase_vmin=config.phase_vmin, phase_vmax=config.phase_vmax, overwrite=args.overwrite,
     )  # fmt: skip
     print(
-        f"solved {data.n_positions} positions, {result.iterations} iterations in "
+        f"solved {data.n_positions} positions, {result.iterations} iterations (stopped by "
+        f"{result.stopped_by}) in "
         f"{result.seconds:.2f} s on {device}: NLL {result.nll_before:.6g} → {result.nll_after:.6g}"
     )
     if written.metrics:

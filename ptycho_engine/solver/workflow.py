@@ -47,6 +47,7 @@ def refine_reconstruction(
     device: str = "cpu",
     progress: bool = False,
     time_limit_s: float | None = None,
+    probe: torch.Tensor | None = None,
 ) -> tuple[Reconstruction, SolverResult]:
     """Optimise the network's stitched object against every measured pattern of ``data``.
 
@@ -54,7 +55,9 @@ def refine_reconstruction(
     normalised by the α the network saw (``reconstruction.input_scale``). ``solver`` is the
     run's ``InferenceConfig`` (a ``SolverConfig``: method, batch, probe, stopping rule),
     ``iterations`` its ``refine_iterations``, the most that run (see
-    :func:`~ptycho_engine.solver.solve` for when fewer do).
+    :func:`~ptycho_engine.solver.solve` for when fewer do). ``probe`` replaces the bundle's
+    probe in the physics: the data's own, normalised as training normalises it
+    (``ptycho infer --probe data``, :func:`ptycho_engine.inference.choose_probe`).
     """
     module = bundle.module
     origin, shape = canvas_frame(data.positions_xy, data.N)
@@ -62,7 +65,7 @@ def refine_reconstruction(
     problem = _problem(
         data,
         origin,
-        module.probe.detach().cpu(),
+        (module.probe if probe is None else probe).detach().cpu(),
         reconstruction.input_scale,
         module.photon_scale,
         float(module.log_scale.detach()),

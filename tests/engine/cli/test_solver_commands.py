@@ -26,10 +26,6 @@ def solved(tmp_path_factory) -> Path:
                 str(out),
                 "--iterations",
                 "30",
-                "--refine-lr",
-                "0.02",
-                "--refine-batch-size",
-                "16",
                 *QUIET,
             ]
         )
@@ -40,8 +36,11 @@ def solved(tmp_path_factory) -> Path:
 
 def test_reconstruct_writes_object_report_curve_and_metrics(solved):
     report = json.loads((solved / "solver.json").read_text())
-    assert report["start"] == "flat" and report["iterations"] == 30
-    assert report["nll_after"] < report["nll_before"] and len(report["nll_per_iteration"]) == 30
+    # 30 is the most: the stopping rule ends the run once the likelihood stops improving
+    assert report["start"] == "flat" and 5 <= report["iterations"] <= 30
+    assert report["stopped_by"] in ("tolerance", "iterations")
+    assert report["nll_after"] < report["nll_before"]
+    assert len(report["nll_per_iteration"]) == report["iterations"]
     assert (solved / "solver_nll.png").stat().st_size > 1000
     metrics = json.loads((solved / "metrics.json").read_text())
     assert metrics["solver"]["nll_after"] == report["nll_after"]
@@ -271,4 +270,5 @@ def test_overwriting_a_refined_result_removes_its_solver_report_and_stale_metric
     save_diffraction(no_truth, dataclasses.replace(load_diffraction(test_file), object=None))
     assert main([*common, "--test-data-file", str(no_truth), "--overwrite"]) == 0
     left = sorted(path.name for path in out.iterdir())
-    assert left == ["amplitude.png", "phase.png", "reconstruction.npz"], left
+    # no truth: the coverage map instead of the metrics and comparison figures
+    assert left == ["amplitude.png", "coverage.png", "phase.png", "reconstruction.npz"], left

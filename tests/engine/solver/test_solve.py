@@ -215,3 +215,27 @@ def test_batch_nll_gradient_matches_finite_differences():
     value = loss(canvas, probe)
     assert value.dtype == torch.float64  # no float32 step in the graph: gradcheck is exact
     assert torch.autograd.gradcheck(loss, (canvas, probe), eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+def test_refinement_uses_the_probe_it_is_given():
+    # --probe data: the refinement's physics uses the data's probe instead of the bundle's
+    import types
+
+    from ptycho_engine.physics.canvas import canvas_frame
+    from ptycho_engine.reconstruction import Reconstruction
+    from ptycho_engine.solver import refine_reconstruction
+    from ptycho_settings import InferenceConfig
+
+    data = load_diffraction(simulated_files(64, seed=3)[0])
+    model = ModelConfig(N=64)
+    right, _ = prepare_probe(data.probe, **probe_settings(model))
+    wrong = torch.roll(right, shifts=12, dims=-1)  # the bundle's probe, off by 12 px
+    module = PinnModule(model, TrainingConfig(model=model), wrong, photon_scale=1.0)
+    bundle = types.SimpleNamespace(module=module, model=model, scaling={})
+    origin, shape = canvas_frame(data.positions_xy, 64)
+    flat = Reconstruction(np.ones(shape, np.complex64), origin, data.xcoords, data.ycoords,
+                          np.ones(shape, np.float32), input_scale=1.0)  # fmt: skip
+    solver = InferenceConfig(model_path="m", test_data_file="d", refine_tolerance=0.0)
+    _, with_wrong = refine_reconstruction(bundle, data, flat, solver, iterations=3)
+    _, with_right = refine_reconstruction(bundle, data, flat, solver, iterations=3, probe=right)
+    assert with_right.nll_after < with_wrong.nll_after  # the data's probe explains the data
