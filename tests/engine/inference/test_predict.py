@@ -210,7 +210,6 @@ def test_the_network_sees_the_test_data_as_it_saw_the_training_data(renormalise)
 def test_a_test_file_with_another_probe_is_refused_unless_a_probe_is_chosen():
     from ptycho_engine.errors import EngineError
     from ptycho_engine.inference import choose_probe
-
     from ptycho_engine.physics.probe import prepare_probe
 
     bundle = _bundle(1)
