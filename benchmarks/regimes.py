@@ -4,7 +4,7 @@ Run: ``python benchmarks/regimes.py [--quick | --full] [--amortised] [--out DIR]
 
 Grid mode (the default): for each cell probe × overlap × photons (``--full``: disk, gaussian,
 zoneplate × overlap 0, 0.3, 0.6, 0.8 × 1e4, 1e6, 1e8 photons per pattern; ``--quick``, the
-default, a subset that runs in about ten minutes on two shared CPU cores), one simulated
+default, 9 cells that ran in 2–6 minutes on two shared CPU cores), one simulated
 object is scanned once and split into a training region (top rows) and a spatially disjoint
 test region (bottom rows; ``ptycho_engine.data.regimes.simulate_split``). On the test region,
 each scored against the truth the same way (``metrics.json``: amplitude and phase SSIM, PSNR,
