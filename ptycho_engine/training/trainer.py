@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ModelSummary
 
 from ptycho_engine.errors import EngineError
 from ptycho_engine.training.checkpoint_io import AtomicCheckpointIO, AtomicCSVLogger
@@ -33,7 +33,9 @@ def build_trainer(
     monitor = execution.checkpoint_monitor
     if monitor.startswith("val_") and not has_validation:
         monitor = "train_" + monitor[len("val_") :]  # no validation data: rank by training loss
-    all_callbacks = list(callbacks)
+    # the plain summary, which goes to Lightning's logger (shown with --verbose): Lightning
+    # would otherwise print a rich table to stdout whenever `rich` happens to be installed
+    all_callbacks = [ModelSummary(max_depth=1), *callbacks]
     if execution.enable_checkpointing:
         all_callbacks.append(
             ModelCheckpoint(
