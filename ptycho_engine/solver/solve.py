@@ -282,6 +282,7 @@ def solve(
     progress: Callable[[int, float], None] | None = None,
     time_limit_s: float | None = None,
     observer: Callable[[int, Tensor, Tensor], None] | None = None,
+    sequential_passes: int = PIE_SEQUENTIAL_PASSES,
 ) -> SolverResult:
     """Optimise the canvas (and the probe) against the measured diffraction.
 
@@ -320,6 +321,11 @@ def solve(
     observer : callable, optional
         Called as ``observer(iteration, canvas, probe)`` after every iteration (benchmarks
         and tests; the tensors are the live state, not copies).
+    sequential_passes : int
+        ``pie``: passes in which every batch moves the object at once
+        (:data:`PIE_SEQUENTIAL_PASSES`, fast from a flat start); 0 takes one deterministic step
+        per pass from the first, which keeps a good start (a network's object) from being
+        jittered by the batches' noise (at 1e4 photons it would lose most of its SSIM).
     """
     if method not in ("pie", "adam"):
         raise ValueError(f"method must be 'pie' or 'adam', got {method!r}")
@@ -333,7 +339,7 @@ def solve(
     floor = saturated_nll(problem)
     stopping = _Stopping(floor, tolerance, patience)
     if method == "pie":
-        step = _PieStep(problem, canvas, probe, refine_probe)
+        step = _PieStep(problem, canvas, probe, refine_probe, sequential_passes)
     else:
         step = _AdamStep(problem, canvas, probe, refine_probe, lr)
     generator = torch.Generator().manual_seed(seed)
@@ -400,8 +406,16 @@ class _AdamStep:
 class _PieStep:
     """One mini-batch rPIE step (module docstring); returns the batch NLL before the step."""
 
-    def __init__(self, problem: SolverProblem, canvas: Tensor, probe: Tensor, refine_probe: bool):
+    def __init__(
+        self,
+        problem: SolverProblem,
+        canvas: Tensor,
+        probe: Tensor,
+        refine_probe: bool,
+        sequential_passes: int = PIE_SEQUENTIAL_PASSES,
+    ):
         self.problem, self.canvas, self.probe = problem, canvas, probe
+        self.sequential_passes = sequential_passes
         self.refine_probe = refine_probe
         n, device = problem.n, canvas.device
         self.gain = math.exp(problem.log_scale)
@@ -458,7 +472,7 @@ class _PieStep:
         weights = self.power.expand(len(which), n, n)
         numerator, _ = place_patches(update, positions, canvas.shape)
         lit, _ = place_patches(weights, positions, canvas.shape)
-        if iteration >= PIE_SEQUENTIAL_PASSES:  # accumulate: one deterministic step per pass
+        if iteration >= self.sequential_passes:  # accumulate: one deterministic step per pass
             if self.pending is None:
                 self.pending = (numerator, lit)
             else:

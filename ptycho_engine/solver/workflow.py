@@ -27,6 +27,7 @@ from ptycho_engine.physics.scaling import (
 from ptycho_engine.pinn import LoadedBundle
 from ptycho_engine.reconstruction import Reconstruction
 from ptycho_engine.solver.solve import (
+    PIE_SEQUENTIAL_PASSES,
     SolverProblem,
     SolverResult,
     flat_canvas,
@@ -72,7 +73,7 @@ def refine_reconstruction(
         bundle.model.gaussian_smoothing_sigma,
     )
     q = float(bundle.scaling.get("probe_normalisation") or 1.0)
-    run = _Run(solver, iterations, seed, time_limit_s, device, progress)
+    run = _Run(solver, iterations, seed, time_limit_s, device, progress, good_start=True)
     refined, result = _run(problem, initial, data, origin, run, "refining", q)
     timings = dict(reconstruction.timings)
     timings["refine_s"] = refined.timings["total_s"]  # "total_s" stays the network's
@@ -119,7 +120,8 @@ def reconstruct_iteratively(
         flat_log_scale(probe, data.N),
         config.model.gaussian_smoothing_sigma,
     )
-    run = _Run(config, config.iterations, seed, time_limit_s, device, progress)
+    run = _Run(config, config.iterations, seed, time_limit_s, device, progress,
+               good_start=config.init != "flat")  # fmt: skip
     return _run(problem, initial, data, origin, run, "solving", q)
 
 
@@ -166,6 +168,10 @@ class _Run:
     time_limit_s: float | None
     device: str
     progress: bool
+    good_start: bool = False
+    """The start is already a reconstruction (a network's, or ``--init``): PIE then steps
+    deterministically from the first pass instead of batch by batch (``solve``'s
+    ``sequential_passes``), which would jitter it with the batches' noise."""
 
 
 def _run(problem, initial, data, origin, run: _Run, label, probe_normalisation):
@@ -191,6 +197,7 @@ def _run(problem, initial, data, origin, run: _Run, label, probe_normalisation):
         device=run.device,
         progress=report if bar else None,
         time_limit_s=run.time_limit_s,
+        sequential_passes=0 if run.good_start else PIE_SEQUENTIAL_PASSES,
     )
     if bar is not None:
         bar.close()  # stopping early leaves the bar short of its maximum: that is the news
