@@ -70,10 +70,10 @@ class ModelConfig(BaseModel):
     """Zero-pad the decoded object to the full patch when `object_big` is False. Legacy key `pad_object`."""
 
     probe_scale: float = Field(default=4.0, gt=0)
-    """Probe normalisation: the normalised probe has mean amplitude 1/probe_scale over its support. Legacy key `probe_scale`."""
+    """Probe normalisation: the normalised probe's amplitude (times the mask, with `probe_mask`), averaged over all N×N pixels, is 1/probe_scale. Legacy key `probe_scale`."""
 
     gaussian_smoothing_sigma: float = Field(default=0.0, ge=0)
-    """Width (px) of a Gaussian smoothing of the probe at illumination; 0 turns it off. Legacy key `gaussian_smoothing_sigma`."""
+    """Width (px) of a Gaussian blur of the exit wave (probe × object), applied as a transfer function on the far-field intensity; 0 turns it off. Legacy key `gaussian_smoothing_sigma`."""
 
     @model_validator(mode="before")
     @classmethod
