@@ -10,7 +10,6 @@ block at a time (:data:`ptycho_engine.data.hdf5.BLOCK_FRAMES`) and written strai
 
 from __future__ import annotations
 
-import json
 import os
 import struct
 import warnings
@@ -24,9 +23,9 @@ import numpy as np
 from ptycho_engine.atomic import atomic_output
 from ptycho_engine.data.hdf5 import BLOCK_FRAMES, Hdf5Layout, open_scan, transform_steps
 from ptycho_engine.data.npz import (
-    METADATA_KEY,
     DiffractionData,
     canonicalise,
+    contract_arrays,
     read_npz,
     save_diffraction,
 )
@@ -177,21 +176,7 @@ def write_streamed(
     ``data.diffraction`` gives only the shape. The archive is written atomically: an error
     in any block (a NaN, a read error) leaves nothing at ``path``.
     """
-    try:
-        metadata = json.dumps(data.metadata)
-    except (TypeError, ValueError) as error:
-        raise DataError(f"{path}: metadata is not JSON-serialisable: {error}") from error
-    small = {
-        "xcoords": data.xcoords,
-        "ycoords": data.ycoords,
-        "xcoords_start": data.xcoords_start,
-        "ycoords_start": data.ycoords_start,
-        "probeGuess": data.probe[0] if data.n_modes == 1 else data.probe,
-        "scan_index": data.scan_index,
-        METADATA_KEY: np.array(metadata),
-    }
-    if data.object is not None:
-        small["objectGuess"] = data.object
+    small = contract_arrays(data, path)
     shape = tuple(int(size) for size in data.diffraction.shape)
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False}
     try:

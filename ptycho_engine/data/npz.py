@@ -241,6 +241,32 @@ def canonicalise(
     return data, steps
 
 
+def contract_arrays(data: DiffractionData, path: Path) -> dict[str, np.ndarray]:
+    """Every array of the data contract that ``data`` holds, as written, but ``diff3d``.
+
+    Raises
+    ------
+    DataError
+        When the metadata cannot be written as JSON (``path`` names the file in the message).
+    """
+    try:
+        metadata = json.dumps(data.metadata)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{path}: metadata is not JSON-serialisable: {error}") from error
+    arrays = {
+        "xcoords": data.xcoords,
+        "ycoords": data.ycoords,
+        "xcoords_start": data.xcoords_start,
+        "ycoords_start": data.ycoords_start,
+        "probeGuess": data.probe[0] if data.n_modes == 1 else data.probe,
+        "scan_index": data.scan_index,
+        METADATA_KEY: np.array(metadata),
+    }
+    if data.object is not None:
+        arrays["objectGuess"] = data.object
+    return arrays
+
+
 def save_diffraction(
     path: str | os.PathLike, data: DiffractionData, *, overwrite: bool = False
 ) -> Path:
@@ -271,22 +297,7 @@ def save_diffraction(
         raise DataError(f"{path}: already exists; use --overwrite (overwrite=True) to replace it")
     if not path.parent.is_dir():
         raise DataError(f"{path}: directory {path.parent} does not exist")
-    try:
-        metadata = json.dumps(data.metadata)
-    except (TypeError, ValueError) as error:
-        raise DataError(f"{path}: metadata is not JSON-serialisable: {error}") from error
-    arrays = {
-        "diff3d": data.diffraction,
-        "xcoords": data.xcoords,
-        "ycoords": data.ycoords,
-        "xcoords_start": data.xcoords_start,
-        "ycoords_start": data.ycoords_start,
-        "probeGuess": data.probe[0] if data.n_modes == 1 else data.probe,
-        "scan_index": data.scan_index,
-        METADATA_KEY: np.array(metadata),
-    }
-    if data.object is not None:
-        arrays["objectGuess"] = data.object
+    arrays = {"diff3d": data.diffraction, **contract_arrays(data, path)}
     try:
         _write_atomically(path, arrays, overwrite=overwrite)
     except OSError as error:
