@@ -30,7 +30,7 @@ from ptycho_engine.data.npz import (
     save_diffraction,
 )
 from ptycho_engine.errors import DataError
-from ptycho_settings.data_summary import is_hdf5_path
+from ptycho_settings.hdf5_files import is_hdf5_path
 
 
 @dataclass(frozen=True)

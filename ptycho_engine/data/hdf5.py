@@ -24,7 +24,7 @@ import numpy as np
 from ptycho_engine.data import _checks as checks
 from ptycho_engine.data import nexus
 from ptycho_engine.errors import DataError
-from ptycho_settings.data_summary import (
+from ptycho_settings.hdf5_files import (
     find_dataset,
     frames_problem,
     hdf5_damage,

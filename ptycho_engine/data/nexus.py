@@ -20,7 +20,7 @@ import numpy as np
 
 from ptycho_engine.data import _checks as checks
 from ptycho_engine.errors import DataError
-from ptycho_settings.data_summary import locate_dataset, nexus_candidates, one_line
+from ptycho_settings.hdf5_files import locate_dataset, nexus_candidates, one_line
 
 HC_EV_M = 1.239841984e-6
 """Planck's constant times the speed of light, in eV·m: λ = HC_EV_M / E."""

@@ -21,7 +21,8 @@ import numpy as np
 from ptycho_engine.atomic import atomic_output
 from ptycho_engine.data import _checks as checks
 from ptycho_engine.errors import DataError
-from ptycho_settings.data_summary import ZIP_READ_ERRORS, is_hdf5_path, npy_header, open_npz
+from ptycho_settings.data_summary import ZIP_READ_ERRORS, npy_header, open_npz
+from ptycho_settings.hdf5_files import is_hdf5_path
 
 if TYPE_CHECKING:
     from ptycho_engine.data.hdf5 import Hdf5Layout
