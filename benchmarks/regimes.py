@@ -49,6 +49,7 @@ import time
 from itertools import product
 from pathlib import Path
 
+from regimes_report import METHODS, heat_map, markdown, title
 from scan_scores import benchmark_execution, cell, quiet, scores, untrained
 
 N = 64
@@ -72,17 +73,6 @@ the overlaps at 1e6 photons and across the doses (low overlap and low dose: wher
 trained elsewhere could beat a solver at equal time).
 """
 
-METHODS = ("untrained", "network", "solver@net", "net+refine", "solver@refine", "solver")
-EQUAL_TIME = (("network", "solver@net"), ("net+refine", "solver@refine"))
-"""The pairs compared at the same reconstruction wall time."""
-LABELS = {
-    "untrained": "untrained\n(estimate)",
-    "network": "network\nalone",
-    "net+refine": "network\n+ refine",
-    "solver@net": "solver,\nnet's time",
-    "solver@refine": "solver, net\n+refine time",
-    "solver": "solver to\nits stop",
-}
 ROW_HEADER = (
     f"{'cell':<26}{'method':<15}{'amp SSIM':>9}{'ph SSIM':>9}{'amp PSNR':>10}{'ph PSNR':>10}"
     f"{'FRC px':>8}{'s':>8}{'its':>6}  stop"
@@ -134,11 +124,6 @@ def _entry(reconstruction, data, seconds, solver_result=None) -> dict:
         out["iterations"] = solver_result.iterations
         out["stopped_by"] = getattr(solver_result, "stopped_by", None)
     return out
-
-
-def _min_ssim(entry: dict) -> float:
-    s = entry["scores"]
-    return min(s["amplitude"]["ssim"], s["phase"]["ssim"])
 
 
 def _print_row(name: str, method: str, entry: dict) -> None:
@@ -368,105 +353,6 @@ def run_amortised(args, methods: _Methods) -> list[dict]:
     return rows
 
 
-def heat_map(rows: list[dict], path: Path, title: str) -> None:
-    """Rows the cells, columns the methods, colour min(amplitude, phase) SSIM.
-
-    Columns pair the network with the solver given the same wall time; the winner of each
-    pair is printed in bold with a star, the best of the row is framed in red.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")  # deferred: matplotlib's import cost
-    import matplotlib.pyplot as plt
-    import numpy as np
-    from matplotlib.patches import Rectangle
-
-    values = np.array([[_min_ssim(row["methods"][m]) for m in METHODS] for row in rows])
-    seconds = np.array([[row["methods"][m]["seconds"] for m in METHODS] for row in rows])
-    fig, ax = plt.subplots(figsize=(1.35 * len(METHODS) + 3.2, 0.6 * len(rows) + 2.0))
-    low = max(0.0, float(values.min()) - 0.02)
-    image = ax.imshow(values, cmap="viridis", vmin=low, vmax=1.0, aspect="auto")
-    ax.set_xticks(range(len(METHODS)), [LABELS[m] for m in METHODS], fontsize=9)
-    names = [f"{row['name']}\n({row['note']})" for row in rows]
-    ax.set_yticks(range(len(rows)), names, fontsize=8.5)
-    ax.xaxis.tick_top()
-    ax.tick_params(length=0)
-    pair_winners = {
-        (i, j) for i, row in enumerate(rows) for j, m in enumerate(METHODS) if _wins(row, m)
-    }
-    middle = (low + 1.0) / 2
-    for i, j in np.ndindex(values.shape):
-        colour = "black" if values[i, j] > middle else "white"
-        bold = (i, j) in pair_winners
-        text = f"{values[i, j]:.3f}" + (" *" if bold else "")
-        weight = "bold" if bold else "normal"
-        ax.text(j, i - 0.12, text, ha="center", va="center", color=colour, weight=weight)
-        ax.text(
-            j, i + 0.25, f"{seconds[i, j]:.2f} s", ha="center", va="center", color=colour,
-            fontsize=7,
-        )  # fmt: skip
-    for i, j in enumerate(values.argmax(axis=1)):
-        ax.add_patch(Rectangle((j - 0.47, i - 0.47), 0.94, 0.94, fill=False, ec="red", lw=2.2))
-    for x in (0.5, 2.5, 4.5):  # the estimate | network vs solver | refined vs solver | solver
-        ax.axvline(x, color="white", lw=2.5)
-    colour_bar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
-    colour_bar.set_label("min(amplitude SSIM, phase SSIM)")
-    ax.set_title(title, fontsize=9, pad=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110 if len(rows) <= 12 else 80)  # the full grid: a smaller file
-    plt.close(fig)
-
-
-def markdown(rows: list[dict]) -> str:
-    """One Markdown row per cell: amplitude / phase SSIM and seconds of every method."""
-    heads = [LABELS[m].replace("\n", " ") for m in METHODS]
-    lines = [
-        "| cell | " + " | ".join(heads) + " | |",
-        "|---" * (len(METHODS) + 2) + "|",
-    ]
-    for row in rows:
-        cells = []
-        for method in METHODS:
-            entry = row["methods"][method]
-            s = entry["scores"]
-            text = (
-                f"{s['amplitude']['ssim']:.3f} / {s['phase']['ssim']:.3f} ({entry['seconds']:.2f} s"
-            )
-            if entry.get("iterations") is not None:
-                text += f", {entry['iterations']} its"
-            text += ")"
-            cells.append(f"**{text}**" if _wins(row, method) else text)
-        lines.append(f"| {row['name']} | " + " | ".join(cells) + f" | {row['note']} |")
-    return "\n".join(lines)
-
-
-def _wins(row: dict, method: str) -> bool:
-    """Whether ``method`` has the higher min SSIM of its equal-time pair."""
-    for first, second in EQUAL_TIME:
-        if method in (first, second):
-            other = second if method == first else first
-            mine, theirs = _min_ssim(row["methods"][method]), _min_ssim(row["methods"][other])
-            return mine > theirs or (mine == theirs and method == first)
-    return False
-
-
-def _title(record: dict) -> str:
-    if record["mode"] == "amortised":
-        trained = ", ".join(
-            f"{row['name'].rsplit(' scan', 1)[0]} {row['train_s']:.0f} s"
-            for row in record["rows"]
-            if row["name"].endswith(" scan 1")
-        )
-        what = f"new objects, trained once on another scan per regime: {trained}, not included"
-    else:
-        what = "test region of each cell; training not included"
-    return (
-        f"benchmarks/regimes.py --{record['mode']}, {record['date']}: min(amplitude, phase) "
-        f"SSIM, small: reconstruction wall s\n({what}; CPU, {record['cpus']} shared cores)\n"
-        "bold *: wins its equal-time pair; red frame: best in row"
-    )
-
-
 def _parse_cell(text: str) -> tuple[str, float, float]:
     probe, overlap, photons = text.split(":")
     return probe, float(overlap), float(photons)
@@ -513,7 +399,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.replot is not None:
         record = json.loads(args.replot.read_text())
-        heat_map(record["rows"], args.replot.with_suffix(".png"), _title(record))
+        heat_map(record["rows"], args.replot.with_suffix(".png"), title(record))
         print(markdown(record["rows"]))
         return
     import torch
@@ -554,7 +440,7 @@ def main() -> None:
         "rows": rows,
     }
     (args.out / f"regimes_{mode}.json").write_text(json.dumps(record, indent=1) + "\n")
-    heat_map(rows, args.out / f"regimes_{mode}.png", _title(record))
+    heat_map(rows, args.out / f"regimes_{mode}.png", title(record))
     print(markdown(rows))
     print(f"wrote {args.out / f'regimes_{mode}.json'} and {args.out / f'regimes_{mode}.png'}")
 
