@@ -104,7 +104,7 @@ def run_demo(
             "the demo trains on its own simulated.npz into its own model folder; leave "
             "train_data_file and output_dir unset and choose the folder with --output-dir"
         )
-    execution = execution or PyTorchExecutionConfig.from_values({})  # defaults, not PTYCHO_*
+    execution = execution or PyTorchExecutionConfig.defaults()
     trained = train(config, execution, overwrite=overwrite)
     timings["train_s"] = time.perf_counter() - tick
     if trained.bundle_path is None:

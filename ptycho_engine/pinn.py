@@ -29,6 +29,7 @@ from ptycho_engine.errors import EngineError
 from ptycho_engine.network import build_generator, pattern_estimate
 from ptycho_engine.physics.forward import forward_amplitude, merge_weight, tie_overlaps
 from ptycho_engine.physics.losses import amplitude_mae, poisson_nll, realspace_mae
+from ptycho_engine.physics.probe import prepare_probe
 from ptycho_engine.physics.scaling import flat_log_scale
 from ptycho_engine.physics.shift import extract_group
 from ptycho_settings import ModelConfig, TrainingConfig
@@ -150,6 +151,16 @@ class Pinn(nn.Module):
     def intensity_scale(self) -> float:
         """The output scale ``S·e^δ`` (legacy ``intensity_scale``)."""
         return self.photon_scale * math.exp(float(self.log_scale.detach()))
+
+
+def model_probe(probe, model: ModelConfig) -> tuple[Tensor, float]:
+    """A data file's probe as ``model``'s physics uses it (normalised, masked with
+    ``probe_mask``), and the normalisation factor: what training, inference and the solver
+    each build from a ``probeGuess`` (:func:`ptycho_engine.physics.probe.prepare_probe`).
+    """
+    return prepare_probe(
+        probe, n=model.N, probe_scale=model.probe_scale, probe_mask=model.probe_mask
+    )
 
 
 DESIGN_AMPLITUDE = 0.5

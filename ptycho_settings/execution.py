@@ -62,6 +62,13 @@ class PyTorchExecutionConfig(ExecutionFields, BaseSettings):
         return (init_settings, _PtychoEnvironment(settings_cls))
 
     @classmethod
+    def defaults(cls) -> PyTorchExecutionConfig:
+        """The documented defaults, never read from ``PTYCHO_*`` (what the engine uses when a
+        Python caller passes no execution settings).
+        """
+        return cls.from_values({})
+
+    @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> PyTorchExecutionConfig:
         """Build from already-resolved values without reading the environment again."""
         token = _environment_enabled.set(False)

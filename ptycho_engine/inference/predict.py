@@ -20,11 +20,10 @@ from ptycho_engine.network.fold import fold_batch_norms
 from ptycho_engine.physics.canvas import Stitcher, canvas_frame
 from ptycho_engine.physics.probe import (
     PROBE_TOLERANCE,
-    prepare_probe,
     probe_difference,
     probe_weight,
 )
-from ptycho_engine.pinn import LoadedBundle
+from ptycho_engine.pinn import LoadedBundle, model_probe
 from ptycho_engine.reconstruction import Reconstruction
 from ptycho_settings import PyTorchExecutionConfig
 
@@ -50,7 +49,7 @@ def reconstruct(
     weighted by the intensity of the network's probe, or of ``stitch_probe`` when given (the
     data's own probe, :func:`choose_probe`).
     """
-    execution = execution or PyTorchExecutionConfig.from_values({})  # defaults, not PTYCHO_*
+    execution = execution or PyTorchExecutionConfig.defaults()
     device = execution_device(execution)
     model = bundle.model
     if data.N != model.N:
@@ -165,9 +164,7 @@ def choose_probe(bundle: LoadedBundle, data: DiffractionData, choice: str) -> to
     model = bundle.model
     if data.N != model.N:
         return None  # reconstruct refuses the size with its own message
-    own, _ = prepare_probe(
-        data.probe, n=model.N, probe_scale=model.probe_scale, probe_mask=model.probe_mask
-    )
+    own, _ = model_probe(data.probe, model)
     if choice == "data":
         return own
     # with a trained probe the data should match the probe training started from

@@ -17,14 +17,14 @@ import torch
 from ptycho_engine.data.npz import DiffractionData, read_npz
 from ptycho_engine.errors import EngineError
 from ptycho_engine.physics.canvas import RELATIVE_WEIGHT_FLOOR, Stitcher, canvas_frame
-from ptycho_engine.physics.probe import prepare_probe, probe_weight
+from ptycho_engine.physics.probe import probe_weight
 from ptycho_engine.physics.scaling import (
     flat_log_scale,
     input_normalisation,
     nphotons_from_amplitude,
     photon_scale,
 )
-from ptycho_engine.pinn import LoadedBundle
+from ptycho_engine.pinn import LoadedBundle, model_probe
 from ptycho_engine.reconstruction import Reconstruction
 from ptycho_engine.solver.solve import (
     PIE_SEQUENTIAL_PASSES,
@@ -100,10 +100,7 @@ def reconstruct_iteratively(
         raise EngineError(
             f"{data.source}: patterns are {data.N}×{data.N} but model.N is {config.model.N}"
         )
-    model = config.model
-    probe, q = prepare_probe(
-        data.probe, n=model.N, probe_scale=model.probe_scale, probe_mask=model.probe_mask
-    )
+    probe, q = model_probe(data.probe, config.model)
     nphotons = config.nphotons or nphotons_from_amplitude(data.diffraction)
     origin, shape = canvas_frame(data.positions_xy, data.N)
     if config.init == "flat":

@@ -25,8 +25,8 @@ from ptycho_engine.data.npz import DiffractionData, load_diffraction
 from ptycho_engine.errors import DataError, EngineError
 from ptycho_engine.hardware import inference_batch_size, probe_hardware
 from ptycho_engine.network.estimate_table import estimate_table
-from ptycho_engine.physics.probe import prepare_probe
 from ptycho_engine.physics.scaling import photon_scale
+from ptycho_engine.pinn import model_probe
 from ptycho_engine.training.batches import GroupBatches
 from ptycho_engine.training.callbacks import LossHistory, StopOnNonFiniteLoss
 from ptycho_engine.training.interrupt import TrainingInterrupted
@@ -98,7 +98,7 @@ def train(
     """
     if config.train_data_file is None:
         raise EngineError("training.train_data_file is required: pass --train-data-file FILE")
-    execution = execution or PyTorchExecutionConfig.from_values({})  # defaults, not PTYCHO_*
+    execution = execution or PyTorchExecutionConfig.defaults()
     output_dir = Path(config.output_dir)
     last = last_checkpoint_path(output_dir)
     _check_outputs(output_dir, last, resume=resume, overwrite=overwrite)
@@ -113,12 +113,7 @@ def train(
         provenance = {**(provenance or {}), "model.N": ValueSource("inferred", source)}
     scan = group_for_training(train_data, config, execution)
     validation = _validation(config, execution, scan.input_scale)
-    probe, q = prepare_probe(
-        train_data.probe,
-        n=config.model.N,
-        probe_scale=config.model.probe_scale,
-        probe_mask=config.model.probe_mask,
-    )
+    probe, q = model_probe(train_data.probe, config.model)
     module = PinnModule(config.model, config, probe, photon_scale(config.nphotons, config.model.N))
     history = LossHistory()
     stop_on_nan = StopOnNonFiniteLoss(check_every_n_steps=execution.log_every_n_steps)
